@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { codeTokens, computeTerms, queryTokens, stem, STOPWORDS } from '../../src/core/index/codeTokens';
+import type { Chunk } from '../../src/core/index/types';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+function chunk(over: Partial<Chunk>): Chunk {
+  return { path: 'src/a.ts', startLine: 1, endLine: 1, symbol: null, kind: 'window', language: 'typescript', text: '', hash: 'h', ...over };
+}
+
+describe('codeTokens', () => {
+  it('keeps a camelCase identifier whole and adds its words', () => {
+    assert.deepEqual(codeTokens('getUserName'), ['getusernam', 'get', 'user', 'name']);
+  });
+
+  it('ends an acronym before the next capitalised word', () => {
+    assert.deepEqual(codeTokens('HTTPServer'), ['httpserver', 'http', 'server']);
+    assert.deepEqual(codeTokens('parseURLQuery'), ['parseurlquery', 'pars', 'url', 'query']);
+    assert.deepEqual(codeTokens('XMLHttpRequest'), ['xmlhttprequest', 'xml', 'http', 'request']);
+  });
+
+  it('splits snake_case into segments and digits off letters, dropping 1-char parts', () => {
+    assert.deepEqual(codeTokens('parse_json2'), ['parse_json2', 'pars', 'json2', 'json']);
+    assert.deepEqual(codeTokens('MAX_RETRY_COUNT'), ['max_retry_count', 'max', 'retry', 'count']);
+    assert.deepEqual(codeTokens('utf8Decoder'), ['utf8decoder', 'utf', 'decoder']);
+    assert.deepEqual(codeTokens('es2015'), ['es2015', 'es', '2015']);
+    assert.deepEqual(codeTokens('$scope __dirname _privateField'), ['$scop', 'scop', '__dirnam', 'dirnam', '_privatefield', 'privatefield', 'privat', 'field']);
+  });
+
+  it('keeps kebab-case names whole and split', () => {
+    assert.deepEqual(codeTokens('data-test-id'), ['data-test-id', 'data', 'test', 'id']);
+    // A spaced minus is an operator, not a compound.
+    assert.deepEqual(codeTokens('width - offset'), ['width', 'offset']);
+  });
+
+  it('handles unicode identifiers', () => {
+    assert.deepEqual(codeTokens('größeBerechnen()'), ['größeberechnen', 'größe', 'berechnen']);
+    assert.deepEqual(codeTokens('const 变量名 = ÄnderungDatum;'), ['变量名', 'änderungdatum', 'änderung', 'datum']);
+  });
+
+  it('drops punctuation, 1-char tokens, keywords and English stopwords', () => {
+    assert.deepEqual(codeTokens('return the value of a;'), ['valu']);
+    assert.deepEqual(codeTokens('if (x > 0) { const yz = fn(x); }'), ['yz']);
+    assert.deepEqual(codeTokens('foo.bar(baz, 42) => {}'), ['foo', 'bar', 'baz', '42']);
+    assert.deepEqual(codeTokens('___ $ -- ...'), []);
+    for (const word of ['return', 'const', 'function', 'the', 'of']) assert.ok(STOPWORDS.has(word), word);
+  });
+
+  it('counts a plain word once per occurrence, not once per split level', () => {
+    assert.deepEqual(codeTokens('user user'), ['user', 'user']);
+    assert.deepEqual(codeTokens('isUser'), ['isuser', 'user']); // "is" is a stopword, the whole name is not
+  });
+
+  it('stems plural, -ing, -ed and final -e to one term, leaving short words intact', () => {
+    const forms = (words: string[]): Set<string> => new Set(words.map(stem));
+    assert.deepEqual(forms(['parse', 'parses', 'parsing', 'parsed']), new Set(['pars']));
+    assert.deepEqual(forms(['embed', 'embeds', 'embedding', 'embedded']), new Set(['embed']));
+    assert.deepEqual(forms(['index', 'indexes', 'indexed', 'indexing']), new Set(['index']));
+    assert.deepEqual(forms(['entry', 'entries']), new Set(['entry']));
+    assert.deepEqual(forms(['class', 'classes']), new Set(['class']));
+    assert.deepEqual(forms(['string', 'strings']), new Set(['string']));
+    assert.deepEqual(forms(['status', 'process', 'this']), new Set(['status', 'process', 'this']));
+    assert.equal(stem('running'), 'run');
+  });
+
+  it('normalises queries exactly like documents (stemming symmetry)', () => {
+    assert.deepEqual(queryTokens('parsing Users'), codeTokens('parse user'));
+    assert.deepEqual(queryTokens('getUserNames'), codeTokens('getUserName'));
+    assert.deepEqual(queryTokens('where is the file parsed?'), ['file', 'pars']);
+  });
+
+  it('tokenises real code into identifier words', () => {
+    const source = readFileSync(join(ROOT, 'node_modules/openai/core/error.js'), 'utf8');
+    const tokens = new Set(codeTokens(source));
+    assert.ok(tokens.has('apierror') && tokens.has('api') && tokens.has('error'));
+    assert.ok(tokens.has('ratelimiterror') && tokens.has('rate') && tokens.has('limit'));
+    assert.ok(!tokens.has('return') && !tokens.has('const') && !tokens.has('the'));
+    for (const t of tokens) assert.ok(t.length > 1 && t === t.toLowerCase(), t);
+  });
+});
+
+describe('computeTerms', () => {
+  it('counts content, symbol and path terms separately', () => {
+    const terms = computeTerms(chunk({
+      path: 'src/core/index/lexicalIndex.ts',
+      symbol: 'LexicalIndex.search',
+      text: 'search(query) { return this.postings.search(query); }',
+    }));
+    assert.deepEqual(terms.content, { search: 2, query: 2, posting: 1 });
+    assert.equal(terms.length, 5);
+    assert.deepEqual(terms.symbol, { lexicalindex: 1, lexical: 1, index: 1, search: 1 });
+    assert.deepEqual(terms.path, { src: 1, core: 1, index: 2, lexicalindex: 1, lexical: 1, ts: 1 });
+  });
+
+  it('gives a null symbol no terms and survives prototype-like words', () => {
+    const terms = computeTerms(chunk({ text: 'obj.constructor.__proto__ hasOwnProperty toString' }));
+    assert.deepEqual(terms.symbol, {});
+    assert.equal(terms.content.constructor, 1);
+    assert.equal(terms.content.hasownproperty, 1);
+    assert.equal(Object.getPrototypeOf(terms.content), Object.prototype);
+    assert.deepEqual(JSON.parse(JSON.stringify(terms)), terms);
+  });
+});
