@@ -39,5 +39,8 @@ const transpiled = {
 if (watch) {
   for (const options of [bundles, transpiled]) (await esbuild.context(options)).watch();
 } else {
-  await Promise.all([esbuild.build(bundles), esbuild.build(transpiled)]);
+  // Settle both before failing, so a broken bundle never leaves out/ half-written.
+  const results = await Promise.allSettled([esbuild.build(bundles), esbuild.build(transpiled)]);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

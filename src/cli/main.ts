@@ -1,0 +1,208 @@
+// `baton` command line: index a workspace and search it. Scripts depend on the output formats
+// and exit codes documented in the README: keep them stable.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { indexWorkspace, type IndexSummary } from '../core/index/indexer';
+import { openIndexForSearch, batonDirOf, saveEmbedderSpec, type OpenedIndex } from '../core/index/workspaceIndex';
+import type { SearchMode } from '../core/index/retriever';
+import type { SearchResult } from '../core/index/types';
+import { loadConfig, embedderSpecFromFlag } from '../core/config';
+import { createEmbedder, describeEmbedder } from '../core/embed/createEmbedder';
+import { ProgressLine, formatSeconds } from './progress';
+
+const VERSION: string = require('../../package.json').version;
+
+const USAGE = `Usage:
+  baton index [DIR] [--rebuild] [--embedder SPEC] [--verbose]
+  baton search [--dir DIR] [-k N] [--json] [--mode hybrid|lexical|dense] [--embedder SPEC] QUERY
+  baton search [--dir DIR] [-k N] --json --stdin      (one query per line, one JSON line per query)
+
+Embedder SPEC: baton (default, the packaged offline model) | none | transformers:<model id or folder>
+               | openai:<model>[@<baseURL>]   (key from OPENAI_API_KEY)`;
+
+/** A failure the user can fix; printed as one line, no stack. */
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'index':
+      return runIndex(rest);
+    case 'search':
+      return runSearch(rest);
+    case '--version':
+    case '-v':
+      console.log(VERSION);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function workspaceDir(dir: string | undefined): string {
+  const root = resolve(dir ?? '.');
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    throw new UsageError(`no such directory: ${root}`);
+  }
+  if (!isDir) throw new UsageError(`not a directory: ${root}`);
+  return root;
+}
+
+async function runIndex(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    rebuild: { type: 'boolean' },
+    embedder: { type: 'string' },
+    verbose: { type: 'boolean' },
+  });
+  if (positionals.length > 1) throw new UsageError('index takes one directory');
+  const root = workspaceDir(positionals[0]);
+  const config = loadConfig(root);
+  const spec = values.embedder ? embedderSpecFromFlag(values.embedder as string) : config.embedder;
+  const batonDir = batonDirOf(root);
+  const embedder = createEmbedder(spec, { inWorker: true });
+  const progress = new ProgressLine();
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  let summary: IndexSummary;
+  try {
+    summary = await indexWorkspace({
+      root,
+      batonDir,
+      embedder,
+      extraIgnores: config.ignore,
+      maxFileBytes: config.maxFileBytes,
+      rebuild: Boolean(values.rebuild),
+      signal: abort.signal,
+      onProgress: (p) => progress.update(p),
+      onSkip: values.verbose
+        ? (path, reason, detail) => {
+            progress.clear();
+            console.error(`skipped ${path}: ${reason}${detail ? ` (${detail})` : ''}`);
+          }
+        : undefined,
+    });
+  } finally {
+    progress.clear();
+    process.off('SIGINT', onSignal);
+    await embedder?.dispose();
+  }
+  await saveEmbedderSpec(batonDir, spec);
+  if (summary.notice) console.error(`baton: ${summary.notice}`);
+  console.log(summaryLine(summary, describeEmbedder(spec)));
+  return 0;
+}
+
+function summaryLine(s: IndexSummary, embedderName: string): string {
+  const n = (x: number) => x.toLocaleString('en');
+  const skipped = Object.values(s.skipped).reduce((a, b) => a + (b ?? 0), 0);
+  const parts = [
+    `Indexed ${n(s.files)} files, ${n(s.chunks)} chunks in ${formatSeconds(s.seconds)}`,
+    `${n(s.changedFiles)} changed, ${n(s.deletedFiles)} removed`,
+    `${n(s.embedded)} embedded, ${n(s.fromCache)} from cache (${embedderName})`,
+  ];
+  if (skipped) parts.push(`${n(skipped)} skipped${process.argv.includes('--verbose') ? '' : ' (--verbose says why)'}`);
+  return parts.join('; ');
+}
+
+async function runSearch(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    dir: { type: 'string' },
+    k: { type: 'string', short: 'k' },
+    json: { type: 'boolean' },
+    mode: { type: 'string' },
+    stdin: { type: 'boolean' },
+    embedder: { type: 'string' },
+  });
+  const root = workspaceDir(values.dir as string | undefined);
+  const k = values.k === undefined ? 10 : Number(values.k);
+  if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got "${values.k}"`);
+  const mode = (values.mode ?? 'hybrid') as SearchMode;
+  if (!['hybrid', 'lexical', 'dense'].includes(mode)) throw new UsageError(`--mode must be hybrid, lexical or dense, got "${values.mode}"`);
+  if (values.stdin && positionals.length) throw new UsageError('give either QUERY or --stdin, not both');
+  if (!values.stdin && !positionals.length) throw new UsageError('search needs a QUERY (or --stdin)');
+
+  let index: OpenedIndex;
+  try {
+    index = await openIndexForSearch(root, {
+      embedder: values.embedder ? embedderSpecFromFlag(values.embedder as string) : undefined,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const reported = new Set<string>();
+  const searchOne = async (query: string) => {
+    const response = await index.retriever.search(query, { k, mode });
+    for (const notice of response.notices) {
+      if (!reported.has(notice)) console.error(`baton: ${notice}`);
+      reported.add(notice);
+    }
+    return response.results;
+  };
+  try {
+    if (values.stdin) {
+      const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      for await (const line of lines) {
+        const query = line.trim();
+        if (!query) continue;
+        process.stdout.write(JSON.stringify({ query, results: (await searchOne(query)).map(jsonResult) }) + '\n');
+      }
+    } else {
+      const query = positionals.join(' ');
+      const results = await searchOne(query);
+      if (values.json) process.stdout.write(JSON.stringify({ query, results: results.map(jsonResult) }) + '\n');
+      else printResults(results);
+    }
+  } finally {
+    await index.close();
+  }
+  return 0;
+}
+
+function jsonResult(r: SearchResult) {
+  return { path: r.path, startLine: r.startLine, endLine: r.endLine, score: Number(r.score.toFixed(4)), symbol: r.symbol };
+}
+
+function printResults(results: SearchResult[]): void {
+  if (!results.length) {
+    console.log('No results.');
+    return;
+  }
+  results.forEach((r, i) => {
+    const where = `${r.path}:${r.startLine}-${r.endLine}`;
+    console.log(`${String(i + 1).padStart(2)}. ${where}${r.symbol ? `  ${r.symbol}` : ''}  (${r.score.toFixed(3)}, ${r.sources.join('+')})`);
+    const preview = r.text.split('\n').filter((l) => l.trim()).slice(0, 3);
+    for (const line of preview) console.log(`      ${line.length > 110 ? line.slice(0, 107) + '...' : line}`);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`baton: ${message}`);
+    if (process.env.BATON_DEBUG && err instanceof Error) console.error(err.stack);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,234 @@
+// Builds or updates the workspace index in two phases:
+//  1. walk -> read -> classify -> chunk -> commit (lexical search works as soon as this is done);
+//  2. embed the chunks that have no vector yet, reusing the content-hash cache, flushing vectors
+//     to the store progressively so an interrupted run keeps its work.
+import { readFile } from 'node:fs/promises';
+import { walkWorkspace } from './walker';
+import { classifyContent, type SkipReason } from './fileClassifier';
+import { chunkFile } from './chunker';
+import { languageForPath } from './languages';
+import { computeTerms } from './codeTokens';
+import { IndexStore } from './store';
+import { EmbeddingCache } from './embeddingCache';
+import { contentHash } from '../util/hash';
+import { chunkId, type FileRecord, type IndexedChunk } from './types';
+import type { Embedder } from '../embed/types';
+
+export interface IndexProgress {
+  phase: 'scan' | 'embed';
+  filesScanned: number;
+  filesChanged: number;
+  chunksToEmbed: number;
+  chunksEmbedded: number;
+}
+
+export interface IndexSummary {
+  files: number;
+  chunks: number;
+  changedFiles: number;
+  deletedFiles: number;
+  /** Chunks whose vectors were computed by the embedder in this run. */
+  embedded: number;
+  /** Chunks whose vectors came from the content-hash cache. */
+  fromCache: number;
+  /** Chunks still without a vector (no embedder, or it failed). */
+  withoutVectors: number;
+  skipped: Partial<Record<SkipReason, number>>;
+  seconds: number;
+  embedderId: string | null;
+  /** Set when dense retrieval is unavailable; the index is lexical-only until it is fixed. */
+  notice?: string;
+}
+
+export interface IndexOptions {
+  root: string;
+  batonDir: string;
+  embedder: Embedder | null;
+  extraIgnores?: string[];
+  maxFileBytes?: number;
+  /** Drop the stored index first (the embedding cache is kept). */
+  rebuild?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: IndexProgress) => void;
+  onSkip?: (path: string, reason: SkipReason, detail: string) => void;
+}
+
+/** Files per phase-1 commit: big enough that an initial build rewrites each shard only a few times. */
+const COMMIT_EVERY_CHUNKS = 20_000;
+/** Texts per embed() call; the embedder may split further into its own batch size. */
+const EMBED_REQUEST_SIZE = 64;
+
+export async function indexWorkspace(opts: IndexOptions): Promise<IndexSummary> {
+  const started = performance.now();
+  if (opts.rebuild) await IndexStore.reset(opts.batonDir);
+  // The store takes the writer lock on its first write and holds it until close().
+  const store = await IndexStore.open(opts.batonDir);
+  try {
+    const scan = await scanAndCommit(store, opts);
+    const dense = await embedMissing(store, opts);
+    return {
+      files: store.files().size,
+      chunks: store.chunkCount,
+      changedFiles: scan.changed,
+      deletedFiles: scan.deleted,
+      embedded: dense.embedded,
+      fromCache: dense.fromCache,
+      withoutVectors: store.chunkCount - store.vectorCount,
+      skipped: scan.skipped,
+      seconds: (performance.now() - started) / 1000,
+      embedderId: store.embedderId,
+      notice: dense.notice,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+interface ScanResult { changed: number; deleted: number; skipped: Partial<Record<SkipReason, number>> }
+
+async function scanAndCommit(store: IndexStore, opts: IndexOptions): Promise<ScanResult> {
+  const known = store.files();
+  const seen = new Set<string>();
+  const skipped: Partial<Record<SkipReason, number>> = {};
+  const skip = (path: string, reason: SkipReason, detail: string) => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+    opts.onSkip?.(path, reason, detail);
+  };
+  let pending: { file: FileRecord; chunks: IndexedChunk[] }[] = [];
+  let pendingChunks = 0;
+  let scanned = 0;
+  let changed = 0;
+  const progress = () => opts.onProgress?.({ phase: 'scan', filesScanned: scanned, filesChanged: changed, chunksToEmbed: 0, chunksEmbedded: 0 });
+
+  for await (const file of walkWorkspace({
+    root: opts.root,
+    extraIgnores: opts.extraIgnores,
+    maxFileBytes: opts.maxFileBytes,
+    signal: opts.signal,
+    onSkip: skip,
+  })) {
+    scanned++;
+    const before = known.get(file.path);
+    // Same size and mtime: trust it without reading (what git and every watcher do).
+    if (before && before.size === file.size && before.mtimeMs === file.mtimeMs) {
+      seen.add(file.path);
+      if (scanned % 200 === 0) progress();
+      continue;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file.absPath);
+    } catch (err) {
+      skip(file.path, 'unreadable', (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      continue; // deleted or unreadable since the walk listed it: treated as absent
+    }
+    const content = classifyContent(file.path, bytes);
+    if (!content.ok) {
+      skip(file.path, content.reason, content.detail);
+      continue;
+    }
+    seen.add(file.path);
+    const hash = contentHash(bytes);
+    const language = languageForPath(file.path);
+    const record: FileRecord = { path: file.path, size: file.size, mtimeMs: file.mtimeMs, hash, language, chunkCount: 0 };
+    // Touched but identical content: keep the chunks, just refresh the record.
+    const chunks = before && before.hash === hash ? store.chunksOfFile(file.path) : await chunkAndPrepare(file.path, content.text);
+    record.chunkCount = chunks.length;
+    if (!before || before.hash !== hash) changed++;
+    pending.push({ file: record, chunks });
+    pendingChunks += chunks.length;
+    if (pendingChunks >= COMMIT_EVERY_CHUNKS) {
+      await store.commit({ upserts: pending, deletes: [] });
+      pending = [];
+      pendingChunks = 0;
+    }
+    if (scanned % 50 === 0) progress();
+  }
+  const deletes = [...known.keys()].filter((p) => !seen.has(p));
+  if (pending.length || deletes.length) await store.commit({ upserts: pending, deletes });
+  progress();
+  return { changed, deleted: deletes.length, skipped };
+}
+
+async function chunkAndPrepare(path: string, text: string): Promise<IndexedChunk[]> {
+  const chunks = await chunkFile(path, text);
+  return chunks.map((c) => ({ ...c, id: chunkId(c), terms: computeTerms(c) }));
+}
+
+interface DenseResult { embedded: number; fromCache: number; notice?: string }
+
+async function embedMissing(store: IndexStore, opts: IndexOptions): Promise<DenseResult> {
+  const embedder = opts.embedder;
+  if (!embedder) {
+    await store.setEmbedder(null, null);
+    return { embedded: 0, fromCache: 0, notice: 'no embedder configured: search is lexical-only' };
+  }
+  try {
+    await embedder.init(opts.signal);
+  } catch (err) {
+    // The existing vectors stay: they may belong to this very embedder once it is reachable again.
+    return { embedded: 0, fromCache: 0, notice: `embedder unavailable (${(err as Error).message}): search is lexical-only` };
+  }
+  await store.setEmbedder(embedder.id, embedder.dimensions);
+  const cache = await EmbeddingCache.open(opts.batonDir, embedder.id, embedder.dimensions);
+  try {
+    return await embedWithCache(store, cache, embedder, opts);
+  } finally {
+    await cache.close();
+  }
+}
+
+async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder: Embedder, opts: IndexOptions): Promise<DenseResult> {
+  const missing = store.chunksWithoutVectors();
+  let fromCache = 0;
+  let embedded = 0;
+  let pending: { id: string; vector: Float32Array }[] = [];
+  // Flushing rewrites the touched shards, so flush rarely on big indexes but often enough that
+  // vectors become searchable while a long first build runs.
+  const flushEvery = Math.max(1000, Math.ceil(store.chunkCount / 8));
+  const flush = async () => {
+    if (pending.length) await store.setVectors(pending);
+    pending = [];
+  };
+
+  // Cache hits first: free, and they make most of a branch switch searchable at once.
+  const byHash = new Map<string, IndexedChunk[]>();
+  for (const chunk of missing) {
+    const cached = cache.get(chunk.hash);
+    if (cached) {
+      pending.push({ id: chunk.id, vector: cached });
+      fromCache++;
+      continue;
+    }
+    const group = byHash.get(chunk.hash);
+    if (group) group.push(chunk);
+    else byHash.set(chunk.hash, [chunk]);
+  }
+  await flush();
+
+  const todo = [...byHash.values()];
+  const total = missing.length - fromCache;
+  const report = () => opts.onProgress?.({ phase: 'embed', filesScanned: store.files().size, filesChanged: 0, chunksToEmbed: total, chunksEmbedded: embedded });
+  report();
+  try {
+    for (let i = 0; i < todo.length; i += EMBED_REQUEST_SIZE) {
+      opts.signal?.throwIfAborted();
+      const groups = todo.slice(i, i + EMBED_REQUEST_SIZE);
+      const vectors = await embedder.embed(groups.map((g) => g[0].text), 'document', opts.signal);
+      const entries = groups.map((g, j) => ({ hash: g[0].hash, vector: vectors[j] }));
+      await cache.putMany(entries); // durable first: a crash after this loses no model time
+      groups.forEach((g, j) => {
+        for (const chunk of g) pending.push({ id: chunk.id, vector: vectors[j] });
+        embedded += g.length;
+      });
+      if (pending.length >= flushEvery) await flush();
+      report();
+    }
+  } catch (err) {
+    await flush();
+    if (opts.signal?.aborted) throw err;
+    return { embedded, fromCache, notice: `embedding stopped (${(err as Error).message}): ${total - embedded} chunks are lexical-only until the next \`baton index\`` };
+  }
+  await flush();
+  return { embedded, fromCache };
+}
