@@ -113,6 +113,18 @@ describe('baton CLI (lexical only)', function () {
     assert.equal((JSON.parse(s.stdout) as JsonLine).results[0].symbol, 'retryWithBackoff');
   });
 
+  it('a corrupt index: search says how to fix it, index rebuilds it', async () => {
+    writeFileSync(join(ws.root, '.baton', 'manifest.json'), '{"format": 1, "shards": [tru');
+    const broken = await runCli(['search', '--dir', ws.root, 'session']);
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /^baton: .*corrupt.*baton index --rebuild.*\n$/);
+    const r = await runCli(['index', ws.root, '--embedder', 'none']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /rebuilt the index/);
+    const s = await runCli(['search', '--dir', ws.root, '--json', 'verify session token']);
+    assert.equal((JSON.parse(s.stdout) as JsonLine).results[0].symbol, 'verifySessionToken');
+  });
+
   it('rejects bad arguments with exit code 2', async () => {
     for (const args of [['search', '--dir', ws.root, '-k', 'zero', 'x'], ['search', '--dir', ws.root, '--mode', 'fuzzy', 'x'], ['frobnicate']]) {
       const r = await runCli(args);

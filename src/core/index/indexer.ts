@@ -8,11 +8,12 @@ import { classifyContent, type SkipReason } from './fileClassifier';
 import { chunkFile } from './chunker';
 import { languageForPath } from './languages';
 import { computeTerms } from './codeTokens';
-import { IndexStore } from './store';
+import { IndexStore, IndexCorruptError } from './store';
 import { EmbeddingCache } from './embeddingCache';
 import { contentHash } from '../util/hash';
 import { chunkId, type FileRecord, type IndexedChunk } from './types';
 import type { Embedder } from '../embed/types';
+import { documentText } from '../embed/documentText';
 
 export interface IndexProgress {
   phase: 'scan' | 'embed';
@@ -61,8 +62,7 @@ const EMBED_REQUEST_SIZE = 64;
 export async function indexWorkspace(opts: IndexOptions): Promise<IndexSummary> {
   const started = performance.now();
   if (opts.rebuild) await IndexStore.reset(opts.batonDir);
-  // The store takes the writer lock on its first write and holds it until close().
-  const store = await IndexStore.open(opts.batonDir);
+  const { store, recovered } = await openOrRecover(opts.batonDir);
   try {
     const scan = await scanAndCommit(store, opts);
     const dense = await embedMissing(store, opts);
@@ -77,10 +77,23 @@ export async function indexWorkspace(opts: IndexOptions): Promise<IndexSummary> 
       skipped: scan.skipped,
       seconds: (performance.now() - started) / 1000,
       embedderId: store.embedderId,
-      notice: dense.notice,
+      notice: [recovered, dense.notice].filter(Boolean).join('; ') || undefined,
     };
   } finally {
     await store.close();
+  }
+}
+
+/** The index is a cache of the workspace: when it is corrupt or from an older format, indexing
+ * starts it over (the embedding cache survives, so this costs no model time) and says so. */
+async function openOrRecover(batonDir: string): Promise<{ store: IndexStore; recovered?: string }> {
+  try {
+    // The store takes the writer lock on its first write and holds it until close().
+    return { store: await IndexStore.open(batonDir) };
+  } catch (err) {
+    if (!(err instanceof IndexCorruptError)) throw err;
+    await IndexStore.reset(batonDir);
+    return { store: await IndexStore.open(batonDir), recovered: `rebuilt the index: ${err.message.replace(/; run .*$/, '')}` };
   }
 }
 
@@ -214,7 +227,7 @@ async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder
     for (let i = 0; i < todo.length; i += EMBED_REQUEST_SIZE) {
       opts.signal?.throwIfAborted();
       const groups = todo.slice(i, i + EMBED_REQUEST_SIZE);
-      const vectors = await embedder.embed(groups.map((g) => g[0].text), 'document', opts.signal);
+      const vectors = await embedder.embed(groups.map((g) => documentText(g[0])), 'document', opts.signal);
       const entries = groups.map((g, j) => ({ hash: g[0].hash, vector: vectors[j] }));
       await cache.putMany(entries); // durable first: a crash after this loses no model time
       groups.forEach((g, j) => {
