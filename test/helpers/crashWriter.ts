@@ -25,7 +25,7 @@ export interface Model {
 
 export function makeChunk(path: string, startLine: number, endLine: number, text: string): IndexedChunk {
   const c = { path, startLine, endLine, symbol: null, kind: 'window', language: 'typescript', text, hash: contentHash(text) };
-  return { ...c, id: chunkId(c), terms: { content: { [text.split(' ')[0]]: 1 }, symbol: {}, path: {}, length: 1 } };
+  return { ...c, id: chunkId(c), terms: { terms: [text.split(' ')[0]], counts: Int32Array.of(1), length: 1, symbolLength: 0, pathLength: 0 } };
 }
 
 export function fileRecord(path: string, chunks: IndexedChunk[], size = 100): FileRecord {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { codeTokens, computeTerms, queryTokens, stem, STOPWORDS } from '../../src/core/index/codeTokens';
-import type { Chunk } from '../../src/core/index/types';
+import { codeTokens, computeTerms, packTermCounts, queryTokens, stem, STOPWORDS, unpackTermCounts } from '../../src/core/index/codeTokens';
+import type { Chunk, ChunkTerms } from '../../src/core/index/types';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -81,6 +81,16 @@ describe('codeTokens', () => {
   });
 });
 
+/** ChunkTerms as one term → count record per field, for readable assertions. */
+function byField(terms: ChunkTerms): Record<'content' | 'symbol' | 'path', Record<string, number>> {
+  const out = { content: {} as Record<string, number>, symbol: {} as Record<string, number>, path: {} as Record<string, number> };
+  terms.terms.forEach((term, i) => {
+    const counts = unpackTermCounts(terms.counts[i]);
+    for (const field of ['content', 'symbol', 'path'] as const) if (counts[field] > 0) out[field][term] = counts[field];
+  });
+  return out;
+}
+
 describe('computeTerms', () => {
   it('counts content, symbol and path terms separately', () => {
     const terms = computeTerms(chunk({
@@ -88,18 +98,34 @@ describe('computeTerms', () => {
       symbol: 'LexicalIndex.search',
       text: 'search(query) { return this.postings.search(query); }',
     }));
-    assert.deepEqual(terms.content, { search: 2, query: 2, posting: 1 });
+    const fields = byField(terms);
+    assert.deepEqual(fields.content, { search: 2, query: 2, posting: 1 });
     assert.equal(terms.length, 5);
-    assert.deepEqual(terms.symbol, { lexicalindex: 1, lexical: 1, index: 1, search: 1 });
-    assert.deepEqual(terms.path, { src: 1, core: 1, index: 2, lexicalindex: 1, lexical: 1, ts: 1 });
+    assert.deepEqual(fields.symbol, { lexicalindex: 1, lexical: 1, index: 1, search: 1 });
+    assert.equal(terms.symbolLength, 4);
+    assert.deepEqual(fields.path, { src: 1, core: 1, index: 2, lexicalindex: 1, lexical: 1, ts: 1 });
+    assert.equal(terms.pathLength, 7);
+    // Each term once, content terms first, counts aligned with terms.
+    assert.deepEqual(terms.terms, ['search', 'query', 'posting', 'lexicalindex', 'lexical', 'index', 'src', 'core', 'ts']);
+    assert.equal(terms.counts.length, terms.terms.length);
   });
 
-  it('gives a null symbol no terms and survives prototype-like words', () => {
+  it('gives a null symbol no terms and keeps prototype-like words as plain terms', () => {
     const terms = computeTerms(chunk({ text: 'obj.constructor.__proto__ hasOwnProperty toString' }));
-    assert.deepEqual(terms.symbol, {});
-    assert.equal(terms.content.constructor, 1);
-    assert.equal(terms.content.hasownproperty, 1);
-    assert.equal(Object.getPrototypeOf(terms.content), Object.prototype);
-    assert.deepEqual(JSON.parse(JSON.stringify(terms)), terms);
+    const fields = byField(terms);
+    assert.deepEqual(fields.symbol, {});
+    assert.equal(terms.symbolLength, 0);
+    assert.equal(fields.content.constructor, 1);
+    assert.equal(fields.content.hasownproperty, 1);
+    assert.equal(unpackTermCounts(terms.counts[terms.terms.indexOf('__proto__')]).content, 1);
+  });
+
+  it('packs per-field counts into one integer, clamped to the field widths', () => {
+    assert.deepEqual(unpackTermCounts(packTermCounts(3, 2, 1)), { content: 3, symbol: 2, path: 1 });
+    assert.deepEqual(unpackTermCounts(packTermCounts(1e6, 300, 256)), { content: (1 << 14) - 1, symbol: 255, path: 255 });
+    const text = Array.from({ length: 20_000 }, () => 'token').join(' ');
+    const terms = computeTerms(chunk({ text }));
+    assert.equal(unpackTermCounts(terms.counts[terms.terms.indexOf('token')]).content, (1 << 14) - 1);
+    assert.equal(terms.length, 20_000);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { codeTokens, computeTerms } from '../../src/core/index/codeTokens';
+import { codeTokens, computeTerms, unpackTermCounts } from '../../src/core/index/codeTokens';
 import { DEFAULT_BM25F, LexicalIndex } from '../../src/core/index/lexical';
 import { chunkId, type Chunk, type IndexedChunk } from '../../src/core/index/types';
 
@@ -65,7 +65,9 @@ describe('LexicalIndex', () => {
     const index = build(corpus);
     // Document frequency of each term, to find identifiers that occur in exactly one chunk.
     const df = new Map<string, number>();
-    for (const c of corpus) for (const t of Object.keys(c.terms.content)) df.set(t, (df.get(t) ?? 0) + 1);
+    for (const c of corpus) {
+      c.terms.terms.forEach((t, i) => unpackTermCounts(c.terms.counts[i]).content > 0 && df.set(t, (df.get(t) ?? 0) + 1));
+    }
     let checked = 0;
     for (let i = 7; i < corpus.length && checked < 25; i += 53) {
       const chunk = corpus[i];

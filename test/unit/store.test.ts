@@ -5,7 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { IndexCorruptError, IndexStore } from '../../src/core/index/store';
 import { EmbeddingCache } from '../../src/core/index/embeddingCache';
-import type { IndexedChunk } from '../../src/core/index/types';
+import { computeTerms } from '../../src/core/index/codeTokens';
+import { chunkId, type IndexedChunk } from '../../src/core/index/types';
+import { Float32Codec } from '../../src/core/index/vectorCodec';
 import { acquireLock, LockHeldError } from '../../src/core/util/lock';
 import { CRASH_DIMS, CRASH_EMBEDDER, fileRecord, makeChunk, modelOf, signature, vectorFor } from '../helpers/crashWriter';
 
@@ -229,6 +231,48 @@ describe('IndexStore', () => {
     await again.close();
   });
 
+  it('round-trips chunk texts and terms exactly, Unicode and empty ones included', async () => {
+    const texts = ['const naïve = "日本語"; // ✓ emoji 🚀', '', 'line\n\ttab "quotes" \\ back', 'getUserName(userId) { return users[userId]; }'];
+    const chunks: IndexedChunk[] = texts.map((text, k) => {
+      const c = { path: 'src/ü/a.ts', startLine: k * 5 + 1, endLine: k * 5 + 5, symbol: k % 2 ? null : `Sym${k}.métho${k}`, kind: 'function', language: 'typescript', text, hash: `h${k}` };
+      return { ...c, id: chunkId(c), terms: computeTerms(c) };
+    });
+    const store = await IndexStore.open(dir, { shardCount: 2 });
+    await store.commit({ upserts: [{ file: fileRecord('src/ü/a.ts', chunks), chunks }], deletes: [] });
+    await store.close();
+    const again = await IndexStore.open(dir);
+    assert.deepEqual([...again.chunks()], chunks);
+    await again.close();
+  });
+
+  it('queryDense breaks score ties by id and gives a zero query no hits', async () => {
+    const store = await IndexStore.open(dir, { shardCount: 4 });
+    await store.setEmbedder('e', 4);
+    const files = ['d.ts', 'b.ts', 'c.ts', 'a.ts'].map((p) => fileWith(p, 2, 'same'));
+    const v = vectorFor('one direction', 4);
+    await store.commit({ upserts: files.map((f) => ({ ...f, vectors: f.chunks.map(() => v) })), deletes: [] });
+    const all = files.flatMap((f) => f.chunks.map((c) => c.id)).sort();
+    assert.deepEqual((await store.queryDense(v, 5)).map((r) => r.chunk.id), all.slice(0, 5));
+    assert.deepEqual(await store.queryDense(new Float32Array(4), 3), []);
+    await store.close();
+  });
+
+  it('writes vector files that vectra itself reads with the same ranking', async () => {
+    const dims = 8;
+    const rnd = rng(3);
+    const store = await IndexStore.open(dir, { shardCount: 1 });
+    await store.setEmbedder('e', dims);
+    const f = fileWith('src/a.ts', 20);
+    await store.commit({ upserts: [{ ...f, vectors: f.chunks.map(() => randomUnit(dims, rnd)) }], deletes: [] });
+    const query = randomUnit(dims, rnd);
+    const ours = (await store.queryDense(query, 5)).map((r) => r.chunk.id);
+    await store.close();
+    const shard = path.join(dir, 'shards', fs.readdirSync(path.join(dir, 'shards'))[0]);
+    const { LocalIndex } = await import('vectra');
+    const theirs = await new LocalIndex(shard, 'index.f32', undefined, new Float32Codec()).queryItems(query as unknown as number[], '', 5);
+    assert.deepEqual(theirs.map((r) => r.item.id), ours);
+  });
+
   it('opens and lists files without loading vectra or parsing vectors', async () => {
     const store = await IndexStore.open(dir, { shardCount: 4 });
     await store.setEmbedder('e', 4);
@@ -294,6 +338,34 @@ describe('IndexStore', () => {
       const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
       fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, format: 99 }));
       await assertCorrupt(IndexStore.open(dir), /format 99/);
+    });
+
+    it('an index of the previous format (1) asks for a rebuild, and reset() rebuilds it', async () => {
+      await build();
+      const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, format: 1 }));
+      await assertCorrupt(IndexStore.open(dir), /format 1, this baton reads format 2/);
+      await IndexStore.reset(dir);
+      const store = await IndexStore.open(dir);
+      assert.equal(store.chunkCount, 0);
+      await store.close();
+    });
+
+    it('a truncated or inconsistent docs.bin fails when chunks are read', async () => {
+      await build();
+      const bin = shardFile('docs.bin');
+      const good = fs.readFileSync(bin);
+      truncate(bin);
+      let store = await IndexStore.open(dir);
+      await assertCorrupt(() => [...store.chunks()], /docs\.bin/);
+      await store.close();
+      // Intact bytes, but docs.json's vocabulary no longer covers the term numbers.
+      fs.writeFileSync(bin, good);
+      const docs = JSON.parse(fs.readFileSync(shardFile('docs.json'), 'utf8'));
+      fs.writeFileSync(shardFile('docs.json'), JSON.stringify({ ...docs, vocab: [] }));
+      store = await IndexStore.open(dir);
+      await assertCorrupt(() => [...store.chunks()], /docs\.bin: term outside the vocabulary/);
+      await store.close();
     });
 
     it('a truncated files.json fails at open', async () => {

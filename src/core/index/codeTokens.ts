@@ -127,24 +127,36 @@ export function queryTokens(query: string): string[] {
   return codeTokens(query);
 }
 
-/** Counts in a Map (fast), then returns a plain object so ChunkTerms stays JSON-round-trippable.
- * "__proto__" would set the prototype instead of a key, so that (signal-free) term is skipped. */
-function frequencies(terms: string[]): Record<string, number> {
-  const counts = new Map<string, number>();
-  for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
-  const record: Record<string, number> = {};
-  for (const [t, n] of counts) if (t !== '__proto__') record[t] = n;
-  return record;
+// Layout of ChunkTerms.counts: one int32 per term holding its count in each field. Clamped,
+// but BM25 saturates long before (and a chunk is at most a few thousand tokens).
+export const MAX_CONTENT_TF = (1 << 14) - 1;
+export const MAX_SHORT_TF = 0xff;
+export const SYMBOL_SHIFT = 14;
+export const PATH_SHIFT = 22;
+
+export function packTermCounts(content: number, symbol: number, path: number): number {
+  return Math.min(content, MAX_CONTENT_TF) | (Math.min(symbol, MAX_SHORT_TF) << SYMBOL_SHIFT) | (Math.min(path, MAX_SHORT_TF) << PATH_SHIFT);
 }
 
-/** Term frequencies of a chunk per field. The path field holds directory names and the file
- * name's parts ("src/core/index/lexical.ts" → src, core, index, lexical, ts). */
+/** The per-field counts packed by packTermCounts. */
+export function unpackTermCounts(packed: number): { content: number; symbol: number; path: number } {
+  return { content: packed & MAX_CONTENT_TF, symbol: (packed >>> SYMBOL_SHIFT) & MAX_SHORT_TF, path: (packed >>> PATH_SHIFT) & MAX_SHORT_TF };
+}
+
+function frequencies(terms: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of terms) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return counts;
+}
+
+/** Term frequencies of a chunk per field, content terms first. The path field holds directory
+ * names and the file name's parts ("src/core/index/lexical.ts" → src, core, index, lexical, ts). */
 export function computeTerms(chunk: Chunk): ChunkTerms {
   const contentTerms = codeTokens(chunk.text);
-  return {
-    content: frequencies(contentTerms),
-    symbol: chunk.symbol ? frequencies(codeTokens(chunk.symbol)) : {},
-    path: frequencies(codeTokens(chunk.path.replace(/[/\\.]+/g, ' '))),
-    length: contentTerms.length,
-  };
+  const symbolTerms = chunk.symbol ? codeTokens(chunk.symbol) : [];
+  const pathTerms = codeTokens(chunk.path.replace(/[/\\.]+/g, ' '));
+  const content = frequencies(contentTerms), symbol = frequencies(symbolTerms), path = frequencies(pathTerms);
+  const terms = [...new Set([...content.keys(), ...symbol.keys(), ...path.keys()])];
+  const counts = Int32Array.from(terms, (t) => packTermCounts(content.get(t) ?? 0, symbol.get(t) ?? 0, path.get(t) ?? 0));
+  return { terms, counts, length: contentTerms.length, symbolLength: symbolTerms.length, pathLength: pathTerms.length };
 }

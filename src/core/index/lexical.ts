@@ -3,7 +3,7 @@
 // Scales by keeping per-term posting lists (search touches only documents that contain a query
 // term) and running field-length sums (average lengths without a scan); removal updates every
 // statistic at once and leaves only tombstoned posting entries, compacted lazily.
-import { queryTokens } from './codeTokens';
+import { MAX_CONTENT_TF, MAX_SHORT_TF, PATH_SHIFT, queryTokens, SYMBOL_SHIFT } from './codeTokens';
 import type { IndexedChunk, RankedChunk } from './types';
 
 export type LexicalField = 'content' | 'symbol' | 'path';
@@ -33,12 +33,8 @@ export const DEFAULT_BM25F: Readonly<Bm25fParams> = Object.freeze({
   }),
 });
 
-// Per-posting term frequencies packed into one int32: content 14 bits, symbol 8, path 8
-// (clamped; BM25 saturates long before those limits).
-const MAX_CONTENT_TF = (1 << 14) - 1;
-const MAX_SHORT_TF = 0xff;
-const SYMBOL_SHIFT = 14;
-const PATH_SHIFT = 22;
+// A posting's term frequencies are ChunkTerms.counts as computed at index time: content in the
+// low 14 bits, symbol and path in 8 bits each (packTermCounts in codeTokens.ts).
 
 /**
  * Documents containing one term, in increasing document number (numbers are never reused).
@@ -106,12 +102,6 @@ function deleteFrom(map: Map<string, Set<number>>, key: string, doc: number): vo
   if (set.size === 0) map.delete(key);
 }
 
-function sumValues(record: Record<string, number>): number {
-  let sum = 0;
-  for (const key in record) sum += record[key];
-  return sum;
-}
-
 /** Orders hits by score, ties by id, so results do not depend on insertion history. */
 function byScoreThenId(a: RankedChunk, b: RankedChunk): number {
   return b.score - a.score || (a.chunk.id < b.chunk.id ? -1 : a.chunk.id > b.chunk.id ? 1 : 0);
@@ -163,31 +153,17 @@ export class LexicalIndex {
   add(chunk: IndexedChunk): void {
     if (this.byId.has(chunk.id)) this.remove(chunk.id);
     const doc = this.chunks.length;
-    const { content, symbol, path } = chunk.terms;
+    const { terms, counts, length, symbolLength, pathLength } = chunk.terms;
     this.chunks.push(chunk);
     this.byId.set(chunk.id, doc);
-    const lens = [chunk.terms.length, sumValues(symbol), sumValues(path)];
-    this.lenContent.push(lens[0]);
-    this.lenSymbol.push(lens[1]);
-    this.lenPath.push(lens[2]);
-    this.sumContent += lens[0];
-    this.sumSymbol += lens[1];
-    this.sumPath += lens[2];
-
-    // One posting per distinct term across the three fields. Object.keys rather than for-in:
-    // term records are large dictionary-mode objects, where it enumerates about twice as fast.
-    const short = (record: Record<string, number>, term: string, shift: number): number =>
-      Object.hasOwn(record, term) ? Math.min(record[term], MAX_SHORT_TF) << shift : 0;
-    for (const term of Object.keys(content)) {
-      const packed = Math.min(content[term], MAX_CONTENT_TF) | short(symbol, term, SYMBOL_SHIFT) | short(path, term, PATH_SHIFT);
-      this.postingsOf(term).push(doc, packed);
-    }
-    for (const term of Object.keys(symbol)) {
-      if (!Object.hasOwn(content, term)) this.postingsOf(term).push(doc, short(symbol, term, SYMBOL_SHIFT) | short(path, term, PATH_SHIFT));
-    }
-    for (const term of Object.keys(path)) {
-      if (!Object.hasOwn(content, term) && !Object.hasOwn(symbol, term)) this.postingsOf(term).push(doc, short(path, term, PATH_SHIFT));
-    }
+    this.lenContent.push(length);
+    this.lenSymbol.push(symbolLength);
+    this.lenPath.push(pathLength);
+    this.sumContent += length;
+    this.sumSymbol += symbolLength;
+    this.sumPath += pathLength;
+    // One posting per distinct term; its packed counts are the posting's payload as they are.
+    for (let i = 0; i < terms.length; i++) this.postingsOf(terms[i]).push(doc, counts[i]);
     this.indexSymbol(chunk, doc);
   }
 
@@ -201,11 +177,7 @@ export class LexicalIndex {
     this.sumContent -= this.lenContent[doc];
     this.sumSymbol -= this.lenSymbol[doc];
     this.sumPath -= this.lenPath[doc];
-    // The same distinct terms that add() posted, each once.
-    const { content, symbol, path } = chunk.terms;
-    for (const term of Object.keys(content)) this.retire(term);
-    for (const term of Object.keys(symbol)) if (!Object.hasOwn(content, term)) this.retire(term);
-    for (const term of Object.keys(path)) if (!Object.hasOwn(content, term) && !Object.hasOwn(symbol, term)) this.retire(term);
+    for (const term of chunk.terms.terms) this.retire(term); // what add() posted, each once
     this.unindexSymbol(chunk, doc);
     // Renumber once tombstoned slots outnumber live documents, bounding memory under churn.
     const holes = this.chunks.length - this.byId.size;
@@ -238,7 +210,7 @@ export class LexicalIndex {
         const doc = e[i];
         if (chunks[doc] === undefined) continue;
         const packed = e[i + 1];
-        const tfC = packed & MAX_CONTENT_TF, tfS = (packed >> SYMBOL_SHIFT) & MAX_SHORT_TF, tfP = packed >> PATH_SHIFT;
+        const tfC = packed & MAX_CONTENT_TF, tfS = (packed >> SYMBOL_SHIFT) & MAX_SHORT_TF, tfP = (packed >>> PATH_SHIFT) & MAX_SHORT_TF;
         let tf = 0;
         if (tfC > 0) tf += (wC * tfC) / (baseC + slopeC * lenC[doc]);
         if (tfS > 0) tf += (wS * tfS) / (baseS + slopeS * lenS[doc]);
@@ -358,8 +330,10 @@ export class LexicalIndex {
       if (segs.length > 1) for (const seg of new Set(segs)) addTo(this.symbolSegment, seg, doc);
     }
     let parts = 0;
-    for (const part in chunk.terms.symbol) {
-      addTo(this.symbolPart, part, doc);
+    const { terms, counts } = chunk.terms;
+    for (let i = 0; i < terms.length; i++) {
+      if (((counts[i] >>> SYMBOL_SHIFT) & MAX_SHORT_TF) === 0) continue;
+      addTo(this.symbolPart, terms[i], doc);
       parts++;
     }
     this.symbolTermCount[doc] = parts;
@@ -371,7 +345,8 @@ export class LexicalIndex {
       const segs = symbolSegments(chunk.symbol);
       if (segs.length > 1) for (const seg of new Set(segs)) deleteFrom(this.symbolSegment, seg, doc);
     }
-    for (const part in chunk.terms.symbol) deleteFrom(this.symbolPart, part, doc);
+    const { terms, counts } = chunk.terms;
+    for (let i = 0; i < terms.length; i++) if (((counts[i] >>> SYMBOL_SHIFT) & MAX_SHORT_TF) !== 0) deleteFrom(this.symbolPart, terms[i], doc);
   }
 
   /** Gives live documents consecutive numbers again and drops every tombstone. */

@@ -1,11 +1,12 @@
 // The persistent index of a workspace, in `<workspace>/.baton/`.
 //
-// Layout (format 1):
+// Layout (format 2):
 //   manifest.json            the committed state: embedder, shard count, generation per shard
 //   shards/<nnn>.<gen>/      one immutable generation of shard nnn:
 //     files.json             FileRecords of the shard's files (read at open: small)
-//     docs.json              IndexedChunks of the shard (read on first use)
-//     index.f32              vectra LocalIndex of the shard's vectors (absent when it has none)
+//     docs.json, docs.bin    IndexedChunks of the shard (read on first use; docsCodec.ts)
+//     index.f32              vectra LocalIndex of the shard's vectors (absent when it has none;
+//                            vectorCodec.ts, which also reads and searches it without vectra)
 //   index.lock               writer lock (util/lock.ts)
 //   embeddings/              embedding cache (embeddingCache.ts), kept by reset()
 //
@@ -17,20 +18,26 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { IndexCodec, IndexData, IndexItem, LocalIndex, MetadataTypes } from 'vectra';
+import type { LocalIndex } from 'vectra';
 import { ensureBatonDir, fsyncDir, fsyncFile, isTempFile, writeFileAtomic, writeFileDurable } from '../util/atomicFile';
 import { acquireLock, tryAcquireLock, type ReleaseLock } from '../util/lock';
+import { decodeDocs, encodeDocs, parseDocsJson } from './docsCodec';
 import type { FileRecord, IndexedChunk, RankedChunk } from './types';
+import { decodeVectorFile, Float32Codec, readVectorIds, rowOf, scanCosine, TopHits, vectorNorm, vectorSetOf, type VectorSet } from './vectorCodec';
 
-export const STORE_FORMAT = 1;
+/** 2: chunk texts and terms moved from docs.json into docs.bin. */
+export const STORE_FORMAT = 2;
 export const DEFAULT_SHARD_COUNT = 64;
 const MANIFEST = 'manifest.json';
 const SHARDS = 'shards';
 const FILES_JSON = 'files.json';
 const DOCS_JSON = 'docs.json';
+const DOCS_BIN = 'docs.bin';
 const VECTORS_FILE = 'index.f32';
 /** Shards written at once: overlaps the fsync waits without holding many shards in memory. */
 const WRITE_CONCURRENCY = 4;
+/** Vector files read at once by a query: overlaps reads with decoding. */
+const READ_CONCURRENCY = 8;
 
 export class IndexCorruptError extends Error {
   constructor(dir: string, what: string) {
@@ -63,7 +70,7 @@ interface ShardCache {
   byFile?: Map<string, IndexedChunk[]>;
   byId?: Map<string, IndexedChunk>;
   vectorIds?: Set<string>;
-  index?: LocalIndex;
+  vectors?: VectorSet;
 }
 
 export interface StoreUpdate {
@@ -264,24 +271,20 @@ export class IndexStore {
     });
   }
 
-  /** Top-k chunks by cosine similarity over every shard. */
+  /** Top-k chunks by cosine similarity over every shard (ties: lower id first). */
   async queryDense(vector: Float32Array, k: number): Promise<RankedChunk[]> {
     this.assertOpen();
     const dims = this.manifest.dimensions;
     if (dims !== null && vector.length !== dims) throw new Error(`queryDense: query has ${vector.length} dimensions, the index ${dims}`);
     if (k <= 0 || this.vectorCount === 0) return [];
-    const hits: { id: string; score: number }[] = [];
-    for (let s = 0; s < this.shards.length; s++) {
-      if (this.manifest.shards[s].vectors === 0) continue;
-      const index = await this.shardIndex(s);
-      // vectra's math only indexes the arrays, so a Float32Array serves as its number[].
-      for (const r of await index.queryItems(vector as unknown as number[], '', k)) {
-        if (Number.isFinite(r.score)) hits.push({ id: r.item.id, score: r.score });
-      }
-    }
-    hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+    const norm = vectorNorm(vector);
+    if (norm === 0) return []; // no direction: cosine is undefined for every vector
+    const top = new TopHits(k);
+    const withVectors = this.manifest.shards.flatMap((e, s) => (e.vectors > 0 ? [s] : []));
+    // Scanning as each shard arrives overlaps the other reads with the arithmetic.
+    await mapLimit(withVectors, READ_CONCURRENCY, async (s) => scanCosine(await this.shardVectorSet(s), vector, norm, top));
     const out: RankedChunk[] = [];
-    for (const h of hits.slice(0, k)) {
+    for (const h of top.sorted()) {
       const chunk = this.docs(this.shardOf(pathOfId(h.id))).byId.get(h.id);
       if (chunk) out.push({ chunk, score: h.score });
     }
@@ -334,11 +337,13 @@ export class IndexStore {
     this.assertOpen();
     const cache = this.shards[s];
     if (!cache.docs) {
-      const parsed = this.readJson(s, DOCS_JSON) as { chunks?: StoredChunk[] };
-      if (!Array.isArray(parsed.chunks) || parsed.chunks.length !== this.manifest.shards[s].chunks) {
+      const dir = this.shardDir(s);
+      const index = this.guard(s, DOCS_JSON, () => parseDocsJson(fs.readFileSync(path.join(dir, DOCS_JSON), 'utf8')));
+      const chunks = this.guard(s, DOCS_BIN, () => decodeDocs(index, fs.readFileSync(path.join(dir, DOCS_BIN))));
+      if (chunks.length !== this.manifest.shards[s].chunks) {
         throw new IndexCorruptError(this.dir, `${this.rel(s, DOCS_JSON)} does not hold the ${this.manifest.shards[s].chunks} chunks the manifest names`);
       }
-      setDocs(cache, this.guard(s, DOCS_JSON, () => parsed.chunks!.map(decodeChunk)));
+      setDocs(cache, chunks);
     }
     return cache as LoadedDocs;
   }
@@ -351,27 +356,34 @@ export class IndexStore {
     return cache.vectorIds;
   }
 
-  private async shardIndex(s: number): Promise<LocalIndex> {
+  /** Shard s's vectors, read once: straight from the file, without vectra. */
+  private async shardVectorSet(s: number): Promise<VectorSet> {
     const cache = this.shards[s];
-    if (!cache.index) {
-      const index = openVectorIndex(this.shardDir(s));
-      let count: number;
+    if (!cache.vectors) {
+      const file = path.join(this.shardDir(s), VECTORS_FILE);
+      let set: VectorSet;
       try {
-        count = (await index.getIndexStats()).items;
+        set = decodeVectorFile(await fsp.readFile(file));
       } catch (err) {
         throw this.readError(s, VECTORS_FILE, err);
       }
-      if (count !== this.manifest.shards[s].vectors) {
-        throw new IndexCorruptError(this.dir, `${this.rel(s, VECTORS_FILE)} holds ${count} vectors, the manifest says ${this.manifest.shards[s].vectors}`);
+      const { vectors } = this.manifest.shards[s];
+      if (set.ids.length !== vectors) {
+        throw new IndexCorruptError(this.dir, `${this.rel(s, VECTORS_FILE)} holds ${set.ids.length} vectors, the manifest says ${vectors}`);
       }
-      cache.index = index;
+      if (set.dims !== this.manifest.dimensions) {
+        throw new IndexCorruptError(this.dir, `${this.rel(s, VECTORS_FILE)} holds ${set.dims}-d vectors, the manifest says ${String(this.manifest.dimensions)}`);
+      }
+      // A commit may have replaced the cache while this shard was being read.
+      if (this.shards[s] !== cache) return set;
+      cache.vectors = set;
     }
-    return cache.index;
+    return cache.vectors;
   }
 
   private async shardVectors(s: number): Promise<Map<string, Float32Array>> {
-    const items = await (await this.shardIndex(s)).listItems();
-    return new Map(items.map((it) => [it.id, it.vector as unknown as Float32Array]));
+    const set = await this.shardVectorSet(s);
+    return new Map(set.ids.map((id, i) => [id, rowOf(set, i)]));
   }
 
   private readJson(s: number, name: string): unknown {
@@ -517,7 +529,7 @@ export class IndexStore {
   ): Promise<Written> {
     const files = 'files' in what ? what.files : this.shards[s].files;
     const chunks = 'chunks' in what ? what.chunks : this.docs(s).docs;
-    const result: Written = { shard: s, gen: 0, files, chunks, vectorIds: new Set(what.vectors.keys()), index: undefined };
+    const result: Written = { shard: s, gen: 0, files, chunks, vectorIds: new Set(what.vectors.keys()), vectors: undefined };
     if (files.size === 0) return result; // empty shard: no directory
     const dir = this.shardDir(s, seq);
     await fsp.rm(dir, { recursive: true, force: true });
@@ -525,23 +537,30 @@ export class IndexStore {
     if ('reuseDocs' in what) {
       await linkOrCopy(path.join(this.shardDir(s), FILES_JSON), path.join(dir, FILES_JSON));
       await linkOrCopy(path.join(this.shardDir(s), DOCS_JSON), path.join(dir, DOCS_JSON));
+      await linkOrCopy(path.join(this.shardDir(s), DOCS_BIN), path.join(dir, DOCS_BIN));
     } else {
       await writeFileDurable(path.join(dir, FILES_JSON), JSON.stringify({ format: STORE_FORMAT, files: [...files.values()] }));
-      await writeFileDurable(path.join(dir, DOCS_JSON), JSON.stringify({ format: STORE_FORMAT, chunks: chunks.map(encodeChunk) }));
+      const docs = encodeDocs(chunks, STORE_FORMAT);
+      await writeFileDurable(path.join(dir, DOCS_JSON), docs.json);
+      await writeFileDurable(path.join(dir, DOCS_BIN), docs.bin);
     }
     if (what.vectors.size > 0) {
       const index = openVectorIndex(dir);
       await index.createIndex({ version: 1 });
       // One beginUpdate/endUpdate per shard: vectra writes its file once per endUpdate.
       await index.beginUpdate();
+      const ids: string[] = [];
       for (const c of chunks) {
         const v = what.vectors.get(c.id);
-        // Copy: the caller may reuse its buffers, and a view would pin the old file's buffer.
-        if (v) await index.insertItem({ id: c.id, vector: v.slice() as unknown as number[], metadata: {} });
+        if (!v) continue;
+        ids.push(c.id);
+        await index.insertItem({ id: c.id, vector: v as unknown as number[], metadata: {} });
       }
       await index.endUpdate();
       await fsyncFile(path.join(dir, VECTORS_FILE));
-      result.index = index;
+      // The file's rows, kept for queries (a copy: callers may reuse their buffers, and views
+      // would pin the previous generation's buffers).
+      result.vectors = vectorSetOf(ids, what.vectors, what.vectors.values().next().value!.length);
     }
     await fsyncDir(dir);
     result.gen = seq;
@@ -561,7 +580,7 @@ export class IndexStore {
     await writeManifest(this.dir, next);
     this.manifest = next;
     for (const w of written) {
-      const cache: ShardCache = { files: w.files, vectorIds: w.vectorIds, index: w.index };
+      const cache: ShardCache = { files: w.files, vectorIds: w.vectorIds, vectors: w.vectors };
       setDocs(cache, w.chunks);
       this.shards[w.shard] = cache;
     }
@@ -584,7 +603,7 @@ interface Written {
   files: Map<string, FileRecord>;
   chunks: IndexedChunk[];
   vectorIds: Set<string>;
-  index: LocalIndex | undefined;
+  vectors: VectorSet | undefined;
 }
 
 function setDocs(cache: ShardCache, chunks: IndexedChunk[]): void {
@@ -597,29 +616,6 @@ function setDocs(cache: ShardCache, chunks: IndexedChunk[]): void {
     if (list) list.push(c);
     else cache.byFile.set(c.path, [c]);
   }
-}
-
-/** A chunk as docs.json stores it: term maps as flat [term, count, term, count, ...] arrays.
- * JSON.parse of 100k objects with distinct key sets is pathologically slow in V8 (every new key
- * set grows the hidden-class tree; measured ~40 s for 100k chunks); arrays parse ~15x faster. */
-type StoredChunk = Omit<IndexedChunk, 'terms'> & { terms: { content: (string | number)[]; symbol: (string | number)[]; path: (string | number)[]; length: number } };
-
-function encodeChunk(c: IndexedChunk): StoredChunk {
-  const flat = (r: Record<string, number>) => Object.entries(r).flat();
-  return { ...c, terms: { content: flat(c.terms.content), symbol: flat(c.terms.symbol), path: flat(c.terms.path), length: c.terms.length } };
-}
-
-function decodeChunk(c: StoredChunk): IndexedChunk {
-  if (!c || typeof c.id !== 'string' || !c.terms || !Array.isArray(c.terms.content)) throw new Error('malformed chunk');
-  return { ...c, terms: { content: termMap(c.terms.content), symbol: termMap(c.terms.symbol), path: termMap(c.terms.path), length: c.terms.length } };
-}
-
-function termMap(flat: (string | number)[]): Record<string, number> {
-  // A null-prototype object is a hash table from the start (no hidden-class transitions);
-  // the prototype is restored afterwards so the result is an ordinary object.
-  const o = Object.create(null) as Record<string, number>;
-  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i] as string] = flat[i + 1] as number;
-  return Object.setPrototypeOf(o, Object.prototype) as Record<string, number>;
 }
 
 function emptyManifest(shardCount: number): Manifest {
@@ -719,100 +715,3 @@ function openVectorIndex(dir: string): LocalIndex {
   return new v.LocalIndex(dir, VECTORS_FILE, undefined, new Float32Codec());
 }
 
-const MAGIC = 'BVF1';
-
-/**
- * vectra codec storing vectors as raw little-endian float32 (1.5 KB per 384-d vector, against
- * ~8 KB of JSON) behind a small JSON header with the ids. Decoding makes Float32Array views on
- * the file's bytes instead of number arrays: no per-number parsing, and half the memory.
- *
- * File: 'BVF1' | u32 header length | header JSON {version, metadata_config, dims, ids} |
- * padding to 4 bytes | count × dims float32. Metadata is not stored (the store keeps it in
- * docs.json), so every item's metadata reads back as {}.
- */
-class Float32Codec implements IndexCodec {
-  readonly extension = '.f32';
-
-  serializeIndex(data: IndexData): Buffer {
-    const dims = data.items.length > 0 ? data.items[0].vector.length : 0;
-    const header = Buffer.from(JSON.stringify({ version: data.version, metadata_config: data.metadata_config, dims, ids: data.items.map((i) => i.id) }));
-    const start = align4(8 + header.length);
-    const out = Buffer.alloc(start + data.items.length * dims * 4);
-    out.write(MAGIC, 0, 'latin1');
-    out.writeUInt32LE(header.length, 4);
-    header.copy(out, 8);
-    const floats = new Float32Array(out.buffer, out.byteOffset + start, data.items.length * dims);
-    data.items.forEach((item, i) => {
-      if (item.vector.length !== dims) throw new Error(`vector ${item.id} has ${item.vector.length} dimensions, expected ${dims}`);
-      floats.set(item.vector, i * dims);
-    });
-    return out;
-  }
-
-  deserializeIndex(buffer: Buffer): IndexData {
-    const { header, start } = parseHeader(buffer);
-    const { ids, dims } = header;
-    if (buffer.length !== start + ids.length * dims * 4) throw new Error(`vector data is ${buffer.length - start} bytes, expected ${ids.length * dims * 4}`);
-    // Float32Array needs a 4-byte aligned offset; pooled Buffers may not give one.
-    const bytes = (buffer.byteOffset + start) % 4 === 0 ? buffer : Buffer.from(new Uint8Array(buffer).buffer); // copy starts at offset 0
-    const floats = new Float32Array(bytes.buffer, bytes.byteOffset + start, ids.length * dims);
-    const items: IndexItem[] = ids.map((id, i) => {
-      const vector = floats.subarray(i * dims, (i + 1) * dims);
-      let sum = 0;
-      for (let j = 0; j < dims; j++) sum += vector[j] * vector[j];
-      return { id, metadata: {}, vector: vector as unknown as number[], norm: Math.sqrt(sum) };
-    });
-    return { version: header.version, metadata_config: header.metadata_config, items };
-  }
-
-  serializeCatalog(): Buffer {
-    throw new Error('Float32Codec stores vector indexes only');
-  }
-
-  deserializeCatalog(): never {
-    throw new Error('Float32Codec stores vector indexes only');
-  }
-
-  serializeMetadata(metadata: Record<string, MetadataTypes>): Buffer {
-    return Buffer.from(JSON.stringify(metadata));
-  }
-
-  deserializeMetadata(buffer: Buffer): Record<string, MetadataTypes> {
-    return JSON.parse(buffer.toString('utf8')) as Record<string, MetadataTypes>;
-  }
-}
-
-interface VectorHeader {
-  version: number;
-  metadata_config: IndexData['metadata_config'];
-  dims: number;
-  ids: string[];
-}
-
-function parseHeader(buffer: Buffer): { header: VectorHeader; start: number } {
-  if (buffer.length < 8 || buffer.toString('latin1', 0, 4) !== MAGIC) throw new Error('not a Baton vector file');
-  const len = buffer.readUInt32LE(4);
-  if (8 + len > buffer.length) throw new Error('truncated header');
-  const header = JSON.parse(buffer.toString('utf8', 8, 8 + len)) as VectorHeader;
-  if (!Array.isArray(header.ids) || !Number.isInteger(header.dims)) throw new Error('malformed header');
-  return { header, start: align4(8 + len) };
-}
-
-/** The ids in a vector file, reading only its header. */
-function readVectorIds(file: string): string[] {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(8);
-    if (fs.readSync(fd, head, 0, 8, 0) !== 8) throw new Error('truncated header');
-    const len = head.readUInt32LE(4);
-    const buf = Buffer.alloc(8 + len);
-    if (fs.readSync(fd, buf, 0, buf.length, 0) !== buf.length) throw new Error('truncated header');
-    return parseHeader(buf).header.ids;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function align4(n: number): number {
-  return (n + 3) & ~3;
-}

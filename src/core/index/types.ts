@@ -19,14 +19,22 @@ export interface Chunk {
   hash: string;
 }
 
-/** Term frequencies of one chunk per field, computed once at index time so that loading the
- * lexical index never re-tokenises the corpus. */
+/** Term frequencies of one chunk, computed once at index time so that loading the lexical index
+ * never re-tokenises the corpus. Parallel arrays rather than term → count records: V8 parses,
+ * stores and walks objects whose key set differs per chunk slowly (dictionary mode, a hidden
+ * class per key set), while a list of terms plus packed counts decodes from disk in one pass
+ * and is what LexicalIndex.add posts without any lookup. */
 export interface ChunkTerms {
-  content: Record<string, number>;
-  symbol: Record<string, number>;
-  path: Record<string, number>;
+  /** Distinct terms over the content, symbol and path fields, each once. */
+  terms: string[];
+  /** Per term (same index), its occurrences in each field packed into one integer: see
+   * packTermCounts in codeTokens.ts (content in bits 0-13, symbol 14-21, path 22-29, clamped). */
+  counts: Int32Array;
   /** Number of content tokens (BM25 document length). */
   length: number;
+  /** Number of symbol and path tokens (their BM25F field lengths). */
+  symbolLength: number;
+  pathLength: number;
 }
 
 /** What the store keeps for each chunk. */
