@@ -12,6 +12,7 @@ import { codeTokens, computeTerms, stem, STOPWORDS } from '../src/core/index/cod
 import { LexicalIndex } from '../src/core/index/lexical';
 import { chunkId, type Chunk, type IndexedChunk } from '../src/core/index/types';
 import { contentHash } from '../src/core/util/hash';
+import { seededRandom } from '../test/helpers/seededRandom';
 
 const ROOT = join(__dirname, '..', '..');
 const LINES_PER_CHUNK = 40;
@@ -71,21 +72,9 @@ function corpus(base: Chunk[], n: number): Chunk[] {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) so runs compare. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 200 queries: identifiers from the corpus, identifier pairs, and natural-language phrases. */
 function makeQueries(chunks: Chunk[]): string[] {
-  const rand = rng(42);
+  const rand = seededRandom(42);
   const phrases = [
     'create source file', 'parse json response', 'resolve module name', 'emit declaration file',
     'stream chunks from server', 'retry request on timeout', 'check type assignability',

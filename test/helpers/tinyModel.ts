@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBagOfEmbeddingsModel } from '../../train/onnxExport';
+import { seededRandom } from './seededRandom';
 
 const SPECIAL = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'];
 
@@ -18,22 +19,12 @@ function wordsUnder(dir: string, into: Set<string>): void {
   }
 }
 
-/** Deterministic PRNG so a failing test reproduces. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function writeTinyModel(dir: string, corpusDirs: string[] = [], dimensions = 32): Promise<void> {
   const words = new Set<string>();
   for (const d of corpusDirs) wordsUnder(d, words);
   const letters = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('');
   const vocab = [...SPECIAL, ...letters, ...letters.map((c) => `##${c}`), ...[...words].sort()];
-  const random = mulberry32(42);
+  const random = seededRandom(42);
   const embeddings = new Float32Array(vocab.length * dimensions).map(() => random() * 2 - 1);
   writeBagOfEmbeddingsModel(dir, { vocab, maxLength: 256 }, { dimensions, embeddings }, { quantize: false, fp32: true });
 }

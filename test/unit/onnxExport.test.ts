@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   loadTransformers, quantizeRows, tokenizeForTraining, writeBagOfEmbeddingsModel, writeTokenizer,
 } from '../../train/onnxExport';
+import { seededRandom } from '../helpers/seededRandom';
 
 const VOCAB = [
   '[PAD]', '[UNK]', '[CLS]', '[SEP]', 'parse', 'http', 'request', 'server', 'get', 'user', 'name', '##s',
@@ -12,18 +13,8 @@ const VOCAB = [
 ];
 const DIMS = 6;
 
-/** Deterministic pseudo-random weights (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomWeights(seed: number) {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   return {
     dimensions: DIMS,
     embeddings: new Float32Array(VOCAB.length * DIMS).map(() => r() * 2 - 1),
