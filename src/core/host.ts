@@ -1,0 +1,46 @@
+// Everything the orchestrator needs from an editor goes through this one interface, implemented by
+// each surface (the CLI now; the language server / VS Code extension later).
+
+export interface Diagnostic {
+  path: string;
+  /** 1-based. */
+  line: number;
+  column: number;
+  severity: 'error' | 'warning' | 'info' | 'hint';
+  message: string;
+  source?: string;
+}
+
+export interface FileEdit {
+  path: string;
+  /** The whole new content of the file (the host shows it as a diff before applying). */
+  newText: string;
+  description: string;
+}
+
+export interface ApprovalRequest {
+  kind: 'edit' | 'command';
+  title: string;
+  /** What will happen, shown verbatim to the user (a diff, a command line). */
+  detail: string;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface EditorHost {
+  /** Absolute path of the workspace root. */
+  readonly root: string;
+  /** Current text of a file, including unsaved editor changes where the host has them. */
+  readFile(path: string): Promise<string>;
+  getDiagnostics(path?: string): Promise<Diagnostic[]>;
+  /** Asks the user; resolves false when denied or when no one can be asked. */
+  requestApproval(request: ApprovalRequest): Promise<boolean>;
+  /** Applies an approved edit. */
+  applyEdit(edit: FileEdit): Promise<void>;
+  /** Runs an approved command in the workspace. */
+  runCommand(command: string, opts: { cwd?: string; timeoutMs?: number; signal?: AbortSignal }): Promise<CommandResult>;
+}

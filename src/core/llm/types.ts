@@ -1,0 +1,85 @@
+// The model-facing shapes the orchestrator speaks, independent of any SDK.
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text exactly as the model produced it (may be invalid: callers validate). */
+  arguments: string;
+}
+
+export interface ChatMessage {
+  role: Role;
+  content: string | null;
+  /** Assistant messages that call tools. */
+  toolCalls?: ToolCall[];
+  /** Tool messages: which call this answers. */
+  toolCallId?: string;
+  name?: string;
+}
+
+/** A JSON Schema object (draft 2020-12 subset as OpenAI accepts it). */
+export type JsonSchema = Record<string, unknown>;
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: JsonSchema;
+}
+
+export type ModelRole = 'chat' | 'fast' | 'embed';
+
+/** One configured model on one OpenAI-compatible server. */
+export interface ModelConfig {
+  /** The model name the server knows (e.g. "gpt-4o-mini", "qwen2.5-coder:7b"). */
+  model: string;
+  baseURL: string;
+  /** Name of the environment variable holding the key; never the key itself. */
+  apiKeyEnv?: string;
+  contextWindow: number;
+  maxOutputTokens: number;
+  /** Whether the server supports native tool calls / response_format json_schema. */
+  supportsTools?: boolean;
+  supportsJsonSchema?: boolean;
+  timeoutMs?: number;
+}
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: JsonSchema };
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  tools?: ToolSpec[];
+  temperature?: number;
+  maxTokens?: number;
+  responseFormat?: ResponseFormat;
+  signal?: AbortSignal;
+  /** Streaming: called with each text delta as it arrives. */
+  onToken?: (delta: string) => void;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ChatResult {
+  content: string;
+  toolCalls: ToolCall[];
+  usage: Usage;
+  /** The model that actually answered (after any fallback). */
+  model: string;
+  finishReason: string;
+}
+
+/** Counts tokens for one model family; an estimate where no tokenizer is known. */
+export interface TokenCounter {
+  count(text: string): number;
+  /** Cost of a whole message list, including per-message overhead. */
+  countMessages(messages: ChatMessage[]): number;
+  /** true when `count` is exact for the model, false for an estimate. */
+  readonly exact: boolean;
+}
