@@ -4,7 +4,8 @@ import type { IndexProgress } from '../core/index/indexer';
 export class ProgressLine {
   private lastDraw = 0;
   private drawn = false;
-  private readonly started = Date.now();
+  /** When embedding began: the rate (and so the ETA) covers the embedding phase only. */
+  private embedStarted = 0;
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
 
@@ -15,9 +16,10 @@ export class ProgressLine {
   update(p: IndexProgress): void {
     if (!this.enabled) return;
     const now = Date.now();
+    if (p.phase === 'embed' && !this.embedStarted) this.embedStarted = now;
     if (now - this.lastDraw < 100) return; // ~10 fps is plenty and keeps the terminal cheap
     this.lastDraw = now;
-    this.draw(render(p, now - this.started, this.stream.columns ?? 80));
+    this.draw(render(p, now - this.embedStarted, this.stream.columns || 80));
   }
 
   clear(): void {
