@@ -3,7 +3,8 @@
 // fault) that are consumed one per request before the default takes over again. Every request is
 // recorded so a test can assert what the client really sent.
 //
-// Routes today: POST /v1/embeddings. Add chat completions (JSON + SSE) by adding to `routes`.
+// Routes: POST /v1/embeddings, POST /v1/chat/completions (JSON, or SSE in OpenAI's chunk format
+// when the request says `stream: true`), GET /v1/models.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -19,8 +20,8 @@ export interface RecordedRequest {
 export type Step =
   /** A JSON reply with this status and body. */
   | { kind: 'json'; status?: number; body: unknown; headers?: Record<string, string> }
-  /** An error status with an OpenAI-shaped error body; `retryAfter` (seconds) sets Retry-After. */
-  | { kind: 'error'; status: number; message?: string; retryAfter?: number }
+  /** An error status with an OpenAI-shaped error body; `retryAfter` sets Retry-After (seconds, or an HTTP-date string). */
+  | { kind: 'error'; status: number; message?: string; retryAfter?: number | string }
   /** Headers sent, then a body that is not JSON although it claims to be. */
   | { kind: 'malformed'; text?: string }
   /** Accept the request and never answer (until the server stops). */
@@ -28,7 +29,33 @@ export type Step =
   /** Close the TCP connection without any reply. */
   | { kind: 'drop' }
   /** Compute the reply from the request (still consumed once). */
-  | { kind: 'custom'; handle: Handler };
+  | { kind: 'custom'; handle: Handler }
+  /** A chat completion, as JSON or as an SSE stream, whichever the request asked for. */
+  | ({ kind: 'chat' } & ChatReply);
+
+/** One scripted chat completion. Everything is optional: the default echoes the last user message. */
+export interface ChatReply {
+  content?: string;
+  toolCalls?: Array<{ id?: string; name: string; arguments: string }>;
+  finishReason?: string;
+  /** Usage to report (default: word counts); false reports none, even when the stream asks for it. */
+  usage?: { prompt_tokens: number; completion_tokens: number } | false;
+  /** Streaming: the content deltas, one per chunk (default: `content` split after each space). */
+  chunks?: string[];
+  /** Streaming: destroy the socket after this many content chunks (a connection cut mid-answer). */
+  cutAfter?: number;
+  /** Streaming: after this many content chunks send nothing more, keeping the connection open. */
+  stallAfter?: number;
+  /** Streaming: pause between chunks. */
+  chunkDelayMs?: number;
+}
+
+export interface ChatModelBehaviour {
+  /** Honour `stream_options.include_usage` (some servers ignore it). Default true. */
+  streamUsage: boolean;
+  /** What GET /v1/models lists. */
+  models: string[];
+}
 
 export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
 
@@ -57,10 +84,16 @@ export function fakeEmbedding(text: string, dims: number): number[] {
 export class OpenAIProtocolServer {
   readonly requests: RecordedRequest[] = [];
   readonly embeddingModel: EmbeddingModelBehaviour = { dimensions: 8, reverseOrder: false };
+  readonly chatModel: ChatModelBehaviour = { streamUsage: true, models: ['test-chat'] };
   private readonly scripts = new Map<string, Step[]>();
   private readonly sockets = new Set<Socket>();
   private readonly routes = new Map<string, Handler>([
     ['POST /v1/embeddings', (req, res) => this.embeddings(req, res)],
+    ['POST /v1/chat/completions', (req, res) => this.chat(req, res, {})],
+    ['GET /v1/models', (_req, res) => sendJson(res, 200, {
+      object: 'list',
+      data: this.chatModel.models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'test' })),
+    })],
   ]);
   private server: Server | undefined;
   private port = 0;
@@ -113,6 +146,8 @@ export class OpenAIProtocolServer {
     this.scripts.clear();
     this.embeddingModel.dimensions = 8;
     this.embeddingModel.reverseOrder = false;
+    this.chatModel.streamUsage = true;
+    this.chatModel.models = ['test-chat'];
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -155,7 +190,66 @@ export class OpenAIProtocolServer {
         return;
       case 'custom':
         return step.handle(req, res);
+      case 'chat':
+        return this.chat(req, res, step);
     }
+  }
+
+  private async chat(req: RecordedRequest, res: ServerResponse, reply: ChatReply): Promise<void> {
+    const body = req.body as {
+      model?: unknown; messages?: Array<{ role: string; content?: string | null }>; stream?: boolean;
+      stream_options?: { include_usage?: boolean };
+    } | undefined;
+    if (typeof body?.model !== 'string') return sendJson(res, 400, { error: { message: "'model' is required", type: 'invalid_request_error' } });
+    if (!Array.isArray(body.messages) || body.messages.length === 0) {
+      return sendJson(res, 400, { error: { message: "'messages' must be a non-empty array", type: 'invalid_request_error' } });
+    }
+    const lastUser = [...body.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    const content = reply.content ?? (reply.toolCalls ? '' : `echo: ${lastUser}`);
+    const toolCalls = (reply.toolCalls ?? []).map((c, i) => ({ id: c.id ?? `call_${i}`, name: c.name, arguments: c.arguments }));
+    const finishReason = reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop');
+    const chunks = reply.chunks ?? (content.match(/[^ ]+ ?| +/g) ?? []);
+    const words = (t: string | null | undefined) => (t ?? '').split(/\s+/).filter(Boolean).length;
+    const usage = reply.usage === false ? undefined : reply.usage ?? {
+      prompt_tokens: body.messages.reduce((n, m) => n + words(m.content), 0),
+      completion_tokens: chunks.length + toolCalls.length,
+    };
+    const base = { id: 'chatcmpl-test', created: 1700000000, model: body.model };
+    if (!body.stream) {
+      const message: Record<string, unknown> = { role: 'assistant', content: toolCalls.length && !content ? null : content };
+      if (toolCalls.length) message.tool_calls = toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+      const out: Record<string, unknown> = { ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finishReason }] };
+      if (usage) out.usage = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
+      return sendJson(res, 200, out);
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const event = (delta: Record<string, unknown>, finish: string | null = null) =>
+      send(res, { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] });
+    const pause = () => new Promise((r) => setTimeout(r, reply.chunkDelayMs ?? 0));
+    await event({ role: 'assistant', content: '' });
+    for (let i = 0; i < chunks.length; i++) {
+      if (reply.cutAfter === i) return cut(res);
+      if (reply.stallAfter === i) return; // the connection stays open until the client gives up
+      await pause();
+      await event({ content: chunks[i] });
+    }
+    if (reply.cutAfter !== undefined && reply.cutAfter >= chunks.length) return cut(res);
+    if (reply.stallAfter !== undefined && reply.stallAfter >= chunks.length) return;
+    for (const [index, call] of toolCalls.entries()) {
+      // As OpenAI streams them: id and name first, then the arguments in pieces.
+      await event({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] });
+      for (const piece of call.arguments.match(/[\s\S]{1,7}/g) ?? []) {
+        await pause();
+        await event({ tool_calls: [{ index, function: { arguments: piece } }] });
+      }
+    }
+    await event({}, finishReason);
+    if (usage && body.stream_options?.include_usage && this.chatModel.streamUsage) {
+      await send(res, { ...base, object: 'chat.completion.chunk', choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
+    }
+    res.write('data: [DONE]\n\n');
+    res.end();
   }
 
   private embeddings(req: RecordedRequest, res: ServerResponse): void {
@@ -175,6 +269,17 @@ export class OpenAIProtocolServer {
     const tokens = (inputs as string[]).reduce((n, t) => n + t.split(/\s+/).length, 0);
     sendJson(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
+}
+
+/** One SSE event, resolved once handed to the socket so a later cut cannot swallow it. */
+function send(res: ServerResponse, data: unknown): Promise<void> {
+  return new Promise((resolve) => res.write(`data: ${JSON.stringify(data)}\n\n`, () => resolve()));
+}
+
+/** Cut the connection mid-stream, after what was written so far had a moment to reach the client. */
+async function cut(res: ServerResponse): Promise<void> {
+  await new Promise((r) => setTimeout(r, 20));
+  res.socket?.destroy();
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
