@@ -139,6 +139,18 @@ describe('walkWorkspace', () => {
     assert.match(skips[1][2], /links to the workspace root, already walked/);
   });
 
+  it('judges a link by its target too: an innocent name pointing at a secret is skipped', async () => {
+    const root = makeTree({ '.env': 'DATABASE_PASSWORD=hunter2', 'keys/deploy.pem': 'k', 'notes.md': 'ok' });
+    symlinkSync(join(root, '.env'), join(root, 'notes.txt'));
+    symlinkSync(join(root, 'keys', 'deploy.pem'), join(root, 'readme-link.md'));
+    const { paths, skips } = await collect({ root });
+    assert.deepEqual(paths, ['notes.md']);
+    const byPath = Object.fromEntries(skips.map((s) => [s[0], s]));
+    assert.equal(byPath['notes.txt'][1], 'secret');
+    assert.match(byPath['notes.txt'][2], /links to \.env/);
+    assert.equal(byPath['readme-link.md'][1], 'secret');
+  });
+
   it('terminates on mutually linked directories', async () => {
     const root = makeTree({ 'x/one.ts': '1', 'y/two.ts': '2' });
     symlinkSync(join(root, 'y'), join(root, 'x', 'to-y'));

@@ -111,7 +111,8 @@ export async function* walkWorkspace(opts: WalkOptions): AsyncGenerator<WalkedFi
       } else if (!isFile) {
         skip(rel, 'unreadable', 'not a regular file (socket, pipe or device)');
       } else {
-        const byName = skipByName(rel);
+        // A link is judged by its target's name too: `notes.txt -> .env` is still a secret.
+        const byName = skipByName(rel) ?? (viaLink ? linkTargetSkip(real, realRoot) : null);
         if (byName) skip(rel, byName.reason, byName.detail);
         else candidates.push({ rel, abs, key: entry.name });
       }
@@ -156,6 +157,12 @@ async function resolveLink(abs: string, realRoot: string): Promise<LinkTarget> {
   } catch (err) {
     return { reason: 'unreadable', detail: errorText(err) };
   }
+}
+
+function linkTargetSkip(real: string, realRoot: string): { reason: SkipReason; detail: string } | null {
+  const target = path.relative(realRoot, real).split(path.sep).join('/');
+  const byName = skipByName(target);
+  return byName && { reason: byName.reason, detail: `links to ${target}: ${byName.detail}` };
 }
 
 /** Stats the surviving files of one directory, a few at a time, keeping their order. */
