@@ -1,10 +1,11 @@
 // Exports the trained encoder (train/data/model.*) to models/baton-code-search/ with
 // train/onnxExport.ts (int8 table, per-row scales), then loads it back with transformers.js offline,
 // checks the vectors against the float model, and measures embedding speed.
-//   node out/train/export.js [--out models/baton-code-search]
+//   node out/train/export.js [--out models/baton-code-search] [--from train/data/model]
 import { copyFileSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadTransformers, writeBagOfEmbeddingsModel } from './onnxExport';
+import { DOCUMENT_HEAD_REPEAT } from '../src/core/embed/documentText';
 
 const ROOT = resolve(__dirname, '../..');
 const TOK = join(ROOT, 'train/data/tok');
@@ -29,11 +30,15 @@ async function main(): Promise<void> {
   const outArg = process.argv.indexOf('--out');
   const out = resolve(outArg > 0 ? process.argv[outArg + 1] : join(ROOT, 'models/baton-code-search'));
   const vocab = readFileSync(join(TOK, 'vocab.txt'), 'utf8').split('\n').filter((l) => l.length > 0);
-  const meta = JSON.parse(readFileSync(join(ROOT, 'train/data/model.json'), 'utf8'));
+  // --from PREFIX: another train.py output (PREFIX.json, PREFIX.embeddings.f32, PREFIX.weights.f32).
+  const fromArg = process.argv.indexOf('--from');
+  const prefix = resolve(fromArg > 0 ? process.argv[fromArg + 1] : join(ROOT, 'train/data/model'));
+  const meta = JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
   const dims: number = meta.args.dims;
-  const embeddings = f32(join(ROOT, 'train/data/model.embeddings.f32'));
-  const tokenWeights = f32(join(ROOT, 'train/data/model.weights.f32'));
-  writeBagOfEmbeddingsModel(out, { vocab, maxLength: MAX_LENGTH }, { dimensions: dims, embeddings, tokenWeights }, { quantize: true });
+  const embeddings = f32(`${prefix}.embeddings.f32`);
+  const tokenWeights = f32(`${prefix}.weights.f32`);
+  const tfPower: number = meta.args.tf_power ?? 1;
+  writeBagOfEmbeddingsModel(out, { vocab, maxLength: MAX_LENGTH }, { dimensions: dims, embeddings, tokenWeights, tfPower }, { quantize: true, documentHeadRepeat: DOCUMENT_HEAD_REPEAT });
   // Attribution travels with the weights: every package the training pairs came from, with its licence.
   copyFileSync(join(ROOT, 'train/SOURCES.tsv'), join(out, 'DATA_SOURCES.tsv'));
   console.log(`wrote ${out}: ${(folderBytes(out) / 1e6).toFixed(2)} MB (vocab ${vocab.length}, dims ${dims})`);
@@ -53,9 +58,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < texts.length; i++) {
     const ids = tokenizer.encode(texts[i]).slice(0, MAX_LENGTH);
     const ref = new Float64Array(dims);
-    for (const id of ids) {
+    const count = new Map<number, number>();
+    for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
+    for (const [id, c] of count) {
       if (id === 0 || id === 2 || id === 3) continue;
-      for (let d = 0; d < dims; d++) ref[d] += tokenWeights[id] * embeddings[id * dims + d];
+      for (let d = 0; d < dims; d++) ref[d] += c ** tfPower * tokenWeights[id] * embeddings[id * dims + d];
     }
     const norm = Math.hypot(...ref);
     let cos = 0;

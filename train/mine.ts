@@ -13,13 +13,17 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CODE_EXT, DECLARATION, mineSource, usableQuery } from '../bench/dataset/docMining';
 import { fetchPackage, listFiles, readLicense, tarballName } from '../bench/dataset/npmFetch';
+import { chunkFile } from '../src/core/index/chunker';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
 const DATA = join(ROOT, 'train/data');
 const CACHE = join(DATA, 'cache');
 const MINED = join(DATA, 'mined');
-const MINER_VERSION = 1;
+// v2: the positive is the chunk Baton's chunker makes around the function (what the index
+// retrieves), and each package also keeps a sample of its other chunks as hard negatives.
+const MINER_VERSION = 2;
+const MAX_NEGATIVES_PER_PACKAGE = 400;
 
 const PERMISSIVE = new Set(['MIT', 'ISC', 'BSD-2-CLAUSE', 'BSD-3-CLAUSE', 'APACHE-2.0', '0BSD', 'UNLICENSE', 'CC0-1.0', 'MIT-0']);
 const RESERVED = /^(rxjs|three)$|lodash|^@?rxjs\//;
@@ -37,6 +41,7 @@ export function permissive(license: string): boolean {
 }
 
 interface Pair { pkg: string; kind: 'first' | 'doc' | 'readme'; query: string; code: string }
+interface Mined { pairs: Pair[]; negatives: string[] }
 
 function norm(q: string): string {
   return q.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
@@ -86,9 +91,22 @@ function readmePairs(dir: string, pkg: string): Pair[] {
   return out;
 }
 
-function minePackage(dir: string, pkg: string, banned: Set<string>): Pair[] {
+/** The chunk the benchmark would count as a hit for a function: the one holding its declaration
+ * line, else the first one inside it (same rule as bench/retrieval.ts's isHit). */
+function hitChunk<C extends { startLine: number; endLine: number }>(chunks: C[], startLine: number, endLine: number): C | undefined {
+  return chunks.find((c) => c.startLine <= startLine && startLine <= c.endLine) ??
+    chunks.find((c) => c.startLine >= startLine && c.endLine <= endLine);
+}
+
+function stableHash(s: string): number {
+  return parseInt(createHash('sha1').update(s).digest('hex').slice(0, 8), 16);
+}
+
+async function minePackage(dir: string, pkg: string, banned: Set<string>): Promise<Mined> {
   const pairs: Pair[] = [];
   const seen = new Set<string>();
+  const others = new Map<string, number>(); // chunk text -> hash, chunks no pair points at
+  const positives = new Set<string>();
   for (const f of sourceFiles(dir)) {
     let text: string;
     try { text = readFileSync(join(dir, f), 'utf8'); } catch { continue; }
@@ -96,20 +114,28 @@ function minePackage(dir: string, pkg: string, banned: Set<string>): Pair[] {
     let mined;
     try { mined = mineSource(text, f); } catch { continue; }
     if (pairs.length >= MAX_PAIRS_PER_PACKAGE) break;
+    // Baton's own chunker over the comment-blanked file, as the benchmark indexes it.
+    const chunks = await chunkFile(f, mined.stripped);
+    for (const c of chunks) if (/\w/.test(c.text)) others.set(c.text, stableHash(`${f}:${c.startLine}`));
     for (const fn of mined.functions) {
       if (!usableQuery(fn.firstSentence)) continue;
       const key = norm(fn.firstSentence);
       if (seen.has(key) || banned.has(key)) continue;
+      const chunk = hitChunk(chunks, fn.startLine, fn.endLine);
+      if (!chunk) continue;
       seen.add(key);
-      const code = mined.stripped.slice(fn.start, fn.end).replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n')
-        .slice(0, MAX_CODE_CHARS);
+      const code = chunk.text.slice(0, MAX_CODE_CHARS);
+      positives.add(chunk.text);
       pairs.push({ pkg, kind: 'first', query: fn.firstSentence, code });
       const full = [fn.doc.replace(/```[\s\S]*?```/g, ' '), fn.tagText].join(' ').replace(/\s+/g, ' ').trim().slice(0, 600);
       if (norm(full) !== key && full.split(' ').length >= 6) pairs.push({ pkg, kind: 'doc', query: full, code });
     }
   }
   for (const p of readmePairs(dir, pkg)) if (!banned.has(norm(p.query))) pairs.push(p);
-  return pairs.slice(0, MAX_PAIRS_PER_PACKAGE);
+  // Hard negatives: a stable sample of the package's other chunks (blocks, undocumented code).
+  const negatives = [...others].filter(([t]) => !positives.has(t)).sort((a, b) => a[1] - b[1])
+    .slice(0, MAX_NEGATIVES_PER_PACKAGE).map(([t]) => t.slice(0, MAX_CODE_CHARS));
+  return { pairs: pairs.slice(0, MAX_PAIRS_PER_PACKAGE), negatives };
 }
 
 /** npm pack in batches with a few processes at a time (network bound, polite to the registry). */
@@ -159,6 +185,7 @@ async function main(): Promise<void> {
   mkdirSync(MINED, { recursive: true });
   const train: Pair[] = [];
   const valid: Pair[] = [];
+  const negs: { split: string; pkg: string; code: string }[] = [];
   const sources: string[] = ['name\tversion\tlicense\tpairs\tsplit'];
   const seenPair = new Set<string>();
   let skippedLicense = 0;
@@ -173,18 +200,21 @@ async function main(): Promise<void> {
     const cacheFile = join(MINED, `${tarballName(name, version)}.v${MINER_VERSION}.json`);
     let license: string;
     let mined: Pair[];
+    let negatives: string[];
     if (existsSync(cacheFile)) {
-      ({ license, mined } = JSON.parse(readFileSync(cacheFile, 'utf8')));
+      ({ license, mined, negatives } = JSON.parse(readFileSync(cacheFile, 'utf8')));
     } else {
       let dir: string;
       try { dir = fetchPackage(name, version, CACHE); } catch { continue; }
       license = readLicense(dir);
-      try { mined = permissive(license) ? minePackage(dir, name, new Set()) : []; } finally {
+      try {
+        ({ pairs: mined, negatives } = permissive(license) ? await minePackage(dir, name, new Set()) : { pairs: [], negatives: [] });
+      } finally {
         // Unpacked sources are dropped again (the tarball stays cached): tsconfig's train/**/*.ts
         // would otherwise sweep thousands of third-party .ts files into every type check.
         rmSync(dir, { recursive: true, force: true });
       }
-      writeFileSync(cacheFile, JSON.stringify({ license, mined }));
+      writeFileSync(cacheFile, JSON.stringify({ license, mined, negatives }));
     }
     if (!permissive(license)) { skippedLicense++; continue; }
     mined = mined.filter((p) => !banned.has(norm(p.query)));
@@ -200,11 +230,17 @@ async function main(): Promise<void> {
     const bucket = parseInt(createHash('sha1').update(name).digest('hex').slice(0, 8), 16) / 0xffffffff;
     const split = bucket < VALID_FRACTION ? 'valid' : 'train';
     (split === 'valid' ? valid : train).push(...pairs);
+    for (const code of negatives ?? []) negs.push({ split, pkg: name, code });
     sources.push(`${name}\t${version}\t${license}\t${pairs.length}\t${split}`);
   }
   mkdirSync(DATA, { recursive: true });
   writeFileSync(join(DATA, 'pairs.train.jsonl'), train.map((p) => JSON.stringify(p)).join('\n') + '\n');
   writeFileSync(join(DATA, 'pairs.valid.jsonl'), valid.map((p) => JSON.stringify(p)).join('\n') + '\n');
+  for (const split of ['train', 'valid']) {
+    writeFileSync(join(DATA, `negatives.${split}.jsonl`), negs.filter((n) => n.split === split)
+      .map((n) => JSON.stringify({ pkg: n.pkg, code: n.code })).join('\n') + '\n');
+  }
+  console.log(`hard negatives: ${negs.length}`);
   writeFileSync(join(ROOT, 'train/SOURCES.tsv'), sources.join('\n') + '\n');
   const kinds = (ps: Pair[]) => ['first', 'doc', 'readme'].map((k) => `${k}=${ps.filter((p) => p.kind === k).length}`).join(' ');
   console.log(`packages used: ${sources.length - 1}, skipped for licence: ${skippedLicense}`);

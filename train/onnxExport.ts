@@ -20,6 +20,13 @@ export interface BagOfEmbeddingsWeights {
   embeddings: Float32Array;
   /** Optional per-token scalar applied before pooling (e.g. an IDF-like weight). */
   tokenWeights?: Float32Array;
+  /**
+   * Sub-linear term frequency: a token that occurs c times in a text contributes c^tfPower times
+   * its row instead of c times (each occurrence is scaled by c^(tfPower-1) inside the graph, so
+   * mean pooling still works). 1 (default) is the plain bag; 0.5 is a square-root tf, like BM25's
+   * saturation.
+   */
+  tfPower?: number;
 }
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]'] as const;
@@ -192,16 +199,45 @@ export function quantizeRows(table: Float32Array, dims: number): { q: Int8Array;
   return { q, scales };
 }
 
-function modelBytes(dims: number, vocabSize: number, nodes: onnx.INodeProto[], initializers: onnx.ITensorProto[], doc: string): Uint8Array {
+function constant(name: string, dataType: number, value: ArrayBufferView): onnx.INodeProto {
+  return node('Constant', [], [name], [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: tensor(`${name}_value`, dataType, [1], value) }]);
+}
+
+/**
+ * mask3f [B, S, 1]: the attention mask as float, times c^(tfPower-1) where c is how often the
+ * position's token occurs among the unmasked positions of its text (sub-linear tf).
+ */
+function maskNodes(tfPower: number): onnx.INodeProto[] {
+  const plain = [
+    constant('axis2', INT64, new BigInt64Array([2n])),
+    node('Unsqueeze', ['attention_mask', 'axis2'], ['mask3']),
+  ];
+  if (tfPower === 1) return [...plain, node('Cast', ['mask3'], ['mask3f'], [intAttr('to', FLOAT)])];
+  return [
+    ...plain,
+    node('Cast', ['mask3'], ['mask3f_plain'], [intAttr('to', FLOAT)]),
+    constant('axis1', INT64, new BigInt64Array([1n])),
+    constant('one', FLOAT, new Float32Array([1])),
+    constant('tf_exponent', FLOAT, new Float32Array([tfPower - 1])),
+    node('Unsqueeze', ['input_ids', 'axis2'], ['ids_col']), // [B, S, 1]
+    node('Unsqueeze', ['input_ids', 'axis1'], ['ids_row']), // [B, 1, S]
+    node('Equal', ['ids_col', 'ids_row'], ['same_token']), // [B, S, S]
+    node('Cast', ['same_token'], ['same_token_f'], [intAttr('to', FLOAT)]),
+    node('Unsqueeze', ['attention_mask', 'axis1'], ['mask_row']),
+    node('Cast', ['mask_row'], ['mask_row_f'], [intAttr('to', FLOAT)]),
+    node('Mul', ['same_token_f', 'mask_row_f'], ['same_token_masked']),
+    node('ReduceSum', ['same_token_masked', 'axis2'], ['token_count'], [intAttr('keepdims', 1)]), // [B, S, 1]
+    node('Max', ['token_count', 'one'], ['token_count_1']), // padding positions count 0
+    node('Pow', ['token_count_1', 'tf_exponent'], ['tf_scale']),
+    node('Mul', ['mask3f_plain', 'tf_scale'], ['mask3f']),
+  ];
+}
+
+function modelBytes(dims: number, vocabSize: number, nodes: onnx.INodeProto[], initializers: onnx.ITensorProto[], doc: string, tfPower = 1): Uint8Array {
   const graph: onnx.IGraphProto = {
     name: 'bag_of_embeddings',
-    docString: doc,
-    node: [
-      node('Constant', [], ['axis2'], [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: tensor('axis2_value', INT64, [1], new BigInt64Array([2n])) }]),
-      node('Unsqueeze', ['attention_mask', 'axis2'], ['mask3']),
-      node('Cast', ['mask3'], ['mask3f'], [intAttr('to', FLOAT)]),
-      ...nodes,
-    ],
+    docString: tfPower === 1 ? doc : `${doc} * count(token)^${tfPower - 1}`,
+    node: [...maskNodes(tfPower), ...nodes],
     initializer: initializers,
     input: [valueInfo('input_ids', INT64, ['batch_size', 'sequence_length']), valueInfo('attention_mask', INT64, ['batch_size', 'sequence_length'])],
     output: [valueInfo('last_hidden_state', FLOAT, ['batch_size', 'sequence_length', dims])],
@@ -217,14 +253,14 @@ function modelBytes(dims: number, vocabSize: number, nodes: onnx.INodeProto[], i
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
 
-export function fp32ModelBytes(table: Float32Array, vocabSize: number, dims: number): Uint8Array {
+export function fp32ModelBytes(table: Float32Array, vocabSize: number, dims: number, tfPower = 1): Uint8Array {
   return modelBytes(dims, vocabSize, [
     node('Gather', ['embeddings', 'input_ids'], ['rows'], [intAttr('axis', 0)]),
     node('Mul', ['rows', 'mask3f'], ['last_hidden_state']),
-  ], [tensor('embeddings', FLOAT, [vocabSize, dims], table)], 'rows = embeddings[input_ids] * mask');
+  ], [tensor('embeddings', FLOAT, [vocabSize, dims], table)], 'rows = embeddings[input_ids] * mask', tfPower);
 }
 
-export function quantizedModelBytes(table: Float32Array, vocabSize: number, dims: number): Uint8Array {
+export function quantizedModelBytes(table: Float32Array, vocabSize: number, dims: number, tfPower = 1): Uint8Array {
   const { q, scales } = quantizeRows(table, dims);
   return modelBytes(dims, vocabSize, [
     node('Gather', ['embeddings_q', 'input_ids'], ['rows_q'], [intAttr('axis', 0)]),
@@ -234,7 +270,7 @@ export function quantizedModelBytes(table: Float32Array, vocabSize: number, dims
     node('Mul', ['row_scales3', 'mask3f'], ['scale_mask']),
     node('Mul', ['rows_f', 'scale_mask'], ['last_hidden_state']),
   ], [tensor('embeddings_q', INT8, [vocabSize, dims], q), tensor('scales', FLOAT, [vocabSize], scales)],
-  'rows = float(embeddings_q[input_ids]) * scales[input_ids] * mask');
+  'rows = float(embeddings_q[input_ids]) * scales[input_ids] * mask', tfPower);
 }
 
 /**
@@ -245,13 +281,16 @@ export function writeBagOfEmbeddingsModel(
   dir: string,
   tokenizer: TokenizerSpec,
   weights: BagOfEmbeddingsWeights,
-  opts: { quantize: boolean; fp32?: boolean },
+  /** documentHeadRepeat: document preprocessing the model was trained with (src/core/embed/documentText.ts). */
+  opts: { quantize: boolean; fp32?: boolean; documentHeadRepeat?: number },
 ): void {
   const writeFp32 = opts.fp32 ?? !opts.quantize;
   if (!writeFp32 && !opts.quantize) throw new Error('nothing to write: quantize and fp32 are both false');
   const table = effectiveTable(tokenizer, weights);
   const V = tokenizer.vocab.length;
   const D = weights.dimensions;
+  const tfPower = weights.tfPower ?? 1;
+  if (!(tfPower > 0 && tfPower <= 1)) throw new Error('tfPower must be in (0, 1]');
   writeTokenizer(dir, tokenizer);
   const config = {
     // 'bert' routes to transformers.js' BertModel: an encoder that feeds input_ids/attention_mask
@@ -262,12 +301,15 @@ export function writeBagOfEmbeddingsModel(
     vocab_size: V,
     max_position_embeddings: tokenizer.maxLength,
     pad_token_id: 0,
-    baton: { encoder: 'bag-of-embeddings', dimensions: D, quantized: opts.quantize, fp32: writeFp32 },
+    baton: {
+      encoder: 'bag-of-embeddings', dimensions: D, tfPower, quantized: opts.quantize, fp32: writeFp32,
+      ...(opts.documentHeadRepeat ? { documentHeadRepeat: opts.documentHeadRepeat } : {}),
+    },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  if (writeFp32) writeFileSync(join(dir, 'onnx', 'model.onnx'), fp32ModelBytes(table, V, D));
-  if (opts.quantize) writeFileSync(join(dir, 'onnx', 'model_quantized.onnx'), quantizedModelBytes(table, V, D));
+  if (writeFp32) writeFileSync(join(dir, 'onnx', 'model.onnx'), fp32ModelBytes(table, V, D, tfPower));
+  if (opts.quantize) writeFileSync(join(dir, 'onnx', 'model_quantized.onnx'), quantizedModelBytes(table, V, D, tfPower));
 }
 
 // ---- tokenising exactly as at inference -------------------------------------------------------------

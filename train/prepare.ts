@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../bench/dataset/npmFetch';
 import { CAMEL_BOUNDARY_REGEX, WORD_REGEX, tokenizeForTraining, writeTokenizer } from './onnxExport';
+import { chunkFile } from '../src/core/index/chunker';
+import { documentText } from '../src/core/embed/documentText';
 
 const ROOT = resolve(__dirname, '../..');
 const DATA = join(ROOT, 'train/data');
@@ -15,7 +17,6 @@ const TOK = join(DATA, 'tok');
 export const VOCAB_WORDS = 20000; // whole words (identifier parts and English)
 export const VOCAB_PIECES = 4000; // '##' continuation pieces for the long tail
 export const MAX_LENGTH = 512;
-export const CHUNK_LINES = 40;
 
 const camel = new RegExp(CAMEL_BOUNDARY_REGEX, 'gu');
 const word = new RegExp(WORD_REGEX, 'gu');
@@ -26,8 +27,10 @@ export function words(text: string): string[] {
 }
 
 interface Pair { pkg: string; kind: string; query: string; code: string }
+interface Negative { pkg: string; code: string }
 
-function readPairs(file: string): Pair[] {
+function readPairs<T = Pair>(file: string): T[] {
+  if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
 
@@ -93,34 +96,36 @@ async function tokenize(texts: string[], label: string): Promise<number[][]> {
   return out;
 }
 
-/** The dev benchmark as fixed 40-line chunks: a query's relevant chunks overlap its range. */
-function devChunks(): { chunks: string[]; chunkRepo: number[]; queries: string[]; relevant: number[][]; queryRepo: number[] } | undefined {
+/** The dev benchmark as Baton indexes it: chunkFile's chunks, the text documentText gives the
+ * embedder, and a query's relevant chunks are bench/retrieval.ts's hits (the chunk holding the
+ * declaration line, or any chunk inside the function). */
+async function devChunks(): Promise<{ chunks: string[]; chunkRepo: number[]; queries: string[]; relevant: number[][]; queryRepo: number[] } | undefined> {
   const dir = join(ROOT, 'bench/data/retrieval/dev');
   if (!existsSync(join(dir, 'queries.jsonl'))) return undefined;
   const chunks: string[] = [];
   const chunkRepo: number[] = [];
-  const where = new Map<string, { first: number; count: number }>();
+  const where = new Map<string, { first: number; ranges: { startLine: number; endLine: number }[] }>();
   const repos = listFiles(join(dir, 'repos')).map((f) => f.split('/')[0]).filter((r, i, a) => a.indexOf(r) === i);
-  repos.forEach((repo, r) => {
+  for (const [r, repo] of repos.entries()) {
     for (const f of listFiles(join(dir, 'repos', repo))) {
-      const lines = readFileSync(join(dir, 'repos', repo, f), 'utf8').split('\n');
-      const first = chunks.length;
-      for (let s = 0; s < lines.length; s += CHUNK_LINES) {
-        chunks.push(`${f}\n${lines.slice(s, s + CHUNK_LINES).join('\n')}`);
-        chunkRepo.push(r);
-      }
-      where.set(`${repo}/${f}`, { first, count: chunks.length - first });
+      const rel = f;
+      const cs = await chunkFile(rel, readFileSync(join(dir, 'repos', repo, f), 'utf8'));
+      where.set(`${repo}/${rel}`, { first: chunks.length, ranges: cs });
+      for (const c of cs) { chunks.push(documentText(c)); chunkRepo.push(r); }
     }
-  });
+  }
   const queries: string[] = [];
   const relevant: number[][] = [];
   const queryRepo: number[] = [];
   for (const l of readFileSync(join(dir, 'queries.jsonl'), 'utf8').split('\n')) {
     if (!l.trim()) continue;
     const q = JSON.parse(l);
-    const w = where.get(`${q.repo}/${q.path}`)!;
+    const w = where.get(`${q.repo}/${q.path}`);
     const rel: number[] = [];
-    for (let c = Math.floor((q.startLine - 1) / CHUNK_LINES); c <= Math.floor((q.endLine - 1) / CHUNK_LINES) && c < w.count; c++) rel.push(w.first + c);
+    w?.ranges.forEach((c, i) => {
+      if ((c.startLine <= q.startLine && q.startLine <= c.endLine) || (c.startLine >= q.startLine && c.endLine <= q.endLine)) rel.push(w.first + i);
+    });
+    if (!rel.length) continue;
     queries.push(q.query);
     relevant.push(rel);
     queryRepo.push(repos.indexOf(q.repo));
@@ -131,6 +136,7 @@ function devChunks(): { chunks: string[]; chunkRepo: number[]; queries: string[]
 async function main(): Promise<void> {
   const train = readPairs(join(DATA, 'pairs.train.jsonl'));
   const valid = readPairs(join(DATA, 'pairs.valid.jsonl'));
+  const negatives = { train: readPairs<Negative>(join(DATA, 'negatives.train.jsonl')), valid: readPairs<Negative>(join(DATA, 'negatives.valid.jsonl')) };
   mkdirSync(TOK, { recursive: true });
   const uniqueCode = new Set(train.map((p) => p.code));
   const vocab = buildVocab((function* () { for (const p of train) yield p.query; yield* uniqueCode; })());
@@ -140,12 +146,15 @@ async function main(): Promise<void> {
 
   for (const [name, pairs] of [['train', train], ['valid', valid]] as const) {
     writeIds(join(TOK, `${name}.q`), await tokenize(pairs.map((p) => p.query), `${name} queries`));
-    writeIds(join(TOK, `${name}.c`), await tokenize(pairs.map((p) => p.code), `${name} code`));
+    writeIds(join(TOK, `${name}.c`), await tokenize(pairs.map((p) => documentText({ text: p.code })), `${name} code`));
     writeFileSync(join(TOK, `${name}.meta.json`), JSON.stringify({
       pkg: pairs.map((p) => p.pkg), kind: pairs.map((p) => p.kind),
     }));
+    // Other chunks of the same packages: hard negatives (train) and extra candidates (valid).
+    writeIds(join(TOK, `${name}.n`), await tokenize(negatives[name].map((n) => documentText({ text: n.code })), `${name} negatives`));
+    writeFileSync(join(TOK, `${name}.n.meta.json`), JSON.stringify({ pkg: negatives[name].map((n) => n.pkg) }));
   }
-  const dev = devChunks();
+  const dev = await devChunks();
   if (dev) {
     writeIds(join(TOK, 'dev.chunks'), await tokenize(dev.chunks, 'dev chunks'));
     writeIds(join(TOK, 'dev.queries'), await tokenize(dev.queries, 'dev queries'));

@@ -28,7 +28,10 @@ def load_ids(prefix):
     return ids, off
 
 
-def bag_matrix(ids, off, rows, vocab, drop=0.0, rng=None):
+TF_POWER = 1.0  # set from --tf-power: a token seen c times counts c ** TF_POWER (the export does the same)
+
+
+def bag_matrix(ids, off, rows, vocab, drop=0.0, rng=None, raw=False):
     """Sparse (len(rows) x vocab) token-count matrix for the selected texts; in training, each
     token occurrence is dropped with probability `drop` (word dropout, a regulariser for bags)."""
     starts, ends = off[rows], off[rows + 1]
@@ -40,6 +43,8 @@ def bag_matrix(ids, off, rows, vocab, drop=0.0, rng=None):
         keep &= rng.random(len(idx)) >= drop
     m = sp.csr_matrix((np.ones(keep.sum(), np.float32), (row[keep], idx[keep])), shape=(len(rows), vocab))
     m.sum_duplicates()
+    if TF_POWER != 1.0 and not raw:
+        m.data = m.data ** TF_POWER
     return m
 
 
@@ -61,7 +66,9 @@ class Model:
 
 
 def infonce_step(model, Aq, Ac, group, tau, lr):
-    """One symmetric InfoNCE step on a batch; returns the loss."""
+    """One symmetric InfoNCE step on a batch; returns the loss. Ac may have more rows than Aq:
+    the extra rows are hard negatives (other chunks of the same packages), candidates for the
+    query -> code direction only."""
     used = np.unique(np.concatenate([Aq.indices, Ac.indices]))
     Aq_u, Ac_u = Aq[:, used], Ac[:, used]
     EU, wU = model.E[used], model.w[used]
@@ -74,15 +81,16 @@ def infonce_step(model, Aq, Ac, group, tau, lr):
     B = L.shape[0]
     # Pairs that share the same code (a sentence and a full doc of one function) are not negatives.
     same = (group[:, None] == group[None, :]) & ~np.eye(B, dtype=bool)
-    L[same] = -1e4
+    L[:, :B][same] = -1e4
     def softmax(X):
         X = X - X.max(axis=1, keepdims=True)
         P = np.exp(X)
         return P / P.sum(axis=1, keepdims=True)
-    Pr, Pc = softmax(L), softmax(L.T)
+    Pr, Pc = softmax(L), softmax(L[:, :B].T)
     diag = np.arange(B)
     loss = -0.5 * (np.log(Pr[diag, diag] + 1e-12).mean() + np.log(Pc[diag, diag] + 1e-12).mean())
-    G = (Pr + Pc.T) * 0.5
+    G = Pr * 0.5
+    G[:, :B] += Pc.T * 0.5
     G[diag, diag] -= 1.0
     G /= (B * tau)
     dQ, dC = G @ C, G.T @ Q
@@ -100,11 +108,14 @@ def infonce_step(model, Aq, Ac, group, tau, lr):
     return float(loss)
 
 
-def ranks_of_truth(Q, C, truth_sets):
-    """Rank (1-based) of the best relevant candidate for each query, Q x C dense similarities."""
+def ranks_of_truth(Q, C, truth_sets, qpkg=None, cpkg=None):
+    """Rank (1-based) of the best relevant candidate for each query, Q x C dense similarities;
+    with qpkg/cpkg, only the candidates of the query's own package compete (retrieval in a repo)."""
     out = []
     for s in range(0, Q.shape[0], 1024):
         scores = Q[s:s + 1024] @ C.T
+        if qpkg is not None:
+            scores = np.where(qpkg[s:s + 1024, None] == cpkg[None, :], scores, -np.inf)
         for i, rel in enumerate(truth_sets[s:s + 1024]):
             best = scores[i, rel].max()
             out.append(int((scores[i] > best).sum()) + 1)
@@ -143,10 +154,12 @@ class DevBench:
         qid, qoff = load_ids(os.path.join(TOK, 'dev.queries'))
         self.Ac = bag_matrix(cid, coff, np.arange(len(coff) - 1), vocab)
         self.Aq = bag_matrix(qid, qoff, np.arange(len(qoff) - 1), vocab)
+        raw_c = bag_matrix(cid, coff, np.arange(len(coff) - 1), vocab, raw=True)
+        raw_q = bag_matrix(qid, qoff, np.arange(len(qoff) - 1), vocab, raw=True)
         self.rel = meta['relevant']
         self.crepo = np.array(meta['chunkRepo'])
         self.qrepo = np.array(meta['queryRepo'])
-        self.bm25 = bm25_scores(self.Aq, self.Ac)
+        self.bm25 = bm25_scores(raw_q, raw_c)
 
     def _ranks(self, S):
         ranks = []
@@ -184,8 +197,12 @@ def main():
     ap.add_argument('--patience', type=int, default=2)
     ap.add_argument('--drop', type=float, default=0.0)
     ap.add_argument('--max-minutes', type=float, default=25)
+    ap.add_argument('--negs', type=int, default=32, help='hard negatives per 64 pairs (other chunks of the same packages)')
     ap.add_argument('--out', default=os.path.join(ROOT, 'train', 'data', 'model.npz'))
+    ap.add_argument('--tf-power', type=float, default=0.5, help='sub-linear tf: count ** p (1 = plain bag)')
     args = ap.parse_args()
+    global TF_POWER
+    TF_POWER = args.tf_power
     rng = np.random.default_rng(args.seed)
     vocab = sum(1 for _ in open(os.path.join(TOK, 'vocab.txt'), encoding='utf8'))
 
@@ -198,7 +215,13 @@ def main():
     # Code groups: pairs with byte-identical code token lists share a group.
     keys = {}
     group = np.array([keys.setdefault(tc[tco[i]:tco[i + 1]].tobytes(), len(keys)) for i in range(n)])
-    pkgs = np.unique(np.array(meta['pkg']), return_inverse=True)[1]  # stable ids (str hash() is salted)
+    pkg_names, pkgs = np.unique(np.array(meta['pkg']), return_inverse=True)  # stable ids (str hash() is salted)
+    # Hard negatives: the other chunks of each training package.
+    have_negs = os.path.exists(os.path.join(TOK, 'train.n.ids.bin'))
+    tn, tno = load_ids(os.path.join(TOK, 'train.n')) if have_negs else (None, None)
+    npkg = np.array(json.load(open(os.path.join(TOK, 'train.n.meta.json')))['pkg'] if have_negs else [])
+    pool = {i: np.where(npkg == name)[0] for i, name in enumerate(pkg_names)}
+    print(f'hard negatives {len(npkg)}', flush=True)
     print(f'vocab {vocab}, train pairs {n}, code groups {len(keys)}, valid pairs {len(vqo) - 1}', flush=True)
 
     # IDF over training code, the initial token weight.
@@ -213,12 +236,21 @@ def main():
     vgroup = np.array([vkeys.setdefault(vc[vco[i]:vco[i + 1]].tobytes(), len(vkeys)) for i in range(nv)])
     firsts = np.unique(vgroup, return_index=True)[1]
     Avq = bag_matrix(vq, vqo, np.arange(nv), vocab)
-    Avc = bag_matrix(vc, vco, firsts, vocab)
+    # Candidates: each valid package's distinct positives plus its other chunks.
+    if have_negs:
+        vn, vno = load_ids(os.path.join(TOK, 'valid.n'))
+        vnpkg = json.load(open(os.path.join(TOK, 'valid.n.meta.json')))['pkg']
+        Avc = sp.vstack([bag_matrix(vc, vco, firsts, vocab), bag_matrix(vn, vno, np.arange(len(vno) - 1), vocab)]).tocsr()
+    else:
+        vnpkg, Avc = [], bag_matrix(vc, vco, firsts, vocab)
+    vmeta_pkg = np.array(json.load(open(os.path.join(TOK, 'valid.meta.json')))['pkg'])
+    vqpkg = vmeta_pkg
+    vcpkg = np.concatenate([vmeta_pkg[firsts], np.array(vnpkg, dtype=vmeta_pkg.dtype if len(vnpkg) else object)])
     vtruth = [[g] for g in vgroup]
     dev = DevBench(vocab) if os.path.exists(os.path.join(TOK, 'dev.meta.json')) else None
 
     def validate(tag):
-        r = metrics(ranks_of_truth(model.encode(Avq), model.encode(Avc), vtruth))
+        r = metrics(ranks_of_truth(model.encode(Avq), model.encode(Avc), vtruth, vqpkg, vcpkg))
         d = dev.evaluate(model) if dev else None
         print(f'[{tag}] valid mrr10 {r["mrr10"]:.4f} r1 {r["r1"]:.4f}' +
               (f' | dev dense {d["dense"]["mrr10"]:.4f} bm25 {d["bm25"]["mrr10"]:.4f} rrf {d["rrf"]["mrr10"]:.4f}' if d else ''),
@@ -243,6 +275,15 @@ def main():
             rows = perm[s:s + args.batch]
             Aq = bag_matrix(tq, tqo, rows, vocab, args.drop, rng)
             Ac = bag_matrix(tc, tco, rows, vocab, args.drop, rng)
+            if args.negs > 0 and have_negs:
+                us, cnt = np.unique(pkgs[rows], return_counts=True)
+                picks = []
+                for u, c in zip(us, cnt):
+                    k = min(len(pool[u]), int(round(args.negs * c / 64)))
+                    if k > 0:
+                        picks.append(rng.choice(pool[u], k, replace=False))
+                if picks:
+                    Ac = sp.vstack([Ac, bag_matrix(tn, tno, np.concatenate(picks), vocab, args.drop, rng)]).tocsr()
             losses.append(infonce_step(model, Aq, Ac, group[rows], args.tau, args.lr))
         r, d = validate(f'epoch {epoch} loss {np.mean(losses):.4f} {time.time() - t0:.0f}s')
         history.append({'epoch': epoch, 'loss': float(np.mean(losses)), 'valid': r, 'dev': d})

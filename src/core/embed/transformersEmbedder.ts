@@ -3,10 +3,11 @@
 // normalisation: what the feature-extraction pipeline does with {pooling: 'mean', normalize: true},
 // done here on the pipeline's own tokenizer and model so that maxLength and batching are ours.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
+import { documentText } from './documentText';
 
 export type TransformersSpec = Extract<EmbedderSpec, { kind: 'transformers' }>;
 type TransformersModule = typeof import('@huggingface/transformers');
@@ -64,6 +65,8 @@ interface Loaded {
   quantized: boolean;
   dimensions: number;
   idModel: string;
+  /** Document preprocessing the model folder declares (see documentText.ts); 0 = none. */
+  headRepeat: number;
 }
 
 export class TransformersEmbedder implements Embedder {
@@ -92,6 +95,7 @@ export class TransformersEmbedder implements Embedder {
     if (this.spec.maxLength !== undefined) parts.push(`len=${this.spec.maxLength}`);
     if (this.spec.queryPrefix) parts.push(`qp=${encodeURIComponent(this.spec.queryPrefix)}`);
     if (this.spec.documentPrefix) parts.push(`dp=${encodeURIComponent(this.spec.documentPrefix)}`);
+    if (this.loaded.headRepeat) parts.push(`head=${this.loaded.headRepeat}`);
     return parts.join(':');
   }
 
@@ -111,7 +115,8 @@ export class TransformersEmbedder implements Embedder {
   async embed(texts: string[], kind: EmbedInputKind, signal?: AbortSignal): Promise<Float32Array[]> {
     await this.init(signal);
     const prefix = (kind === 'query' ? this.spec.queryPrefix : this.spec.documentPrefix) ?? '';
-    const inputs = prefix ? texts.map((t) => prefix + t) : texts;
+    const headRepeat = kind === 'document' ? this.loaded!.headRepeat : 0;
+    const inputs = texts.map((t) => prefix + (headRepeat ? documentText({ text: t }, headRepeat) : t));
     // Batch texts of similar length together: a batch is padded to its longest text, and padding
     // is pure waste (a 40-line chunk next to a 3-line one triples the work). Results go back in order.
     const order = inputs.map((_, i) => i).sort((a, b) => inputs[a].length - inputs[b].length);
@@ -187,7 +192,7 @@ export class TransformersEmbedder implements Embedder {
       }
     }
     // The vector length is whatever the model produces: probe it rather than trust config.json.
-    this.loaded = { pipe, quantized, dimensions: 0, idModel };
+    this.loaded = { pipe, quantized, dimensions: 0, idModel, headRepeat: folder ? declaredHeadRepeat(folder) : 0 };
     const [probe] = await this.embedBatch(['dimension probe']);
     this.loaded.dimensions = probe.length;
     if (Date.now() - started > 5000) this.log(`transformers embedder: loaded ${idModel} in ${Date.now() - started} ms`);
@@ -293,4 +298,15 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> 
 
 export function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error('embedding aborted');
+}
+
+/** `baton.documentHeadRepeat` from a model folder's config.json; 0 when absent or unreadable. */
+function declaredHeadRepeat(folder: string): number {
+  try {
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as { baton?: { documentHeadRepeat?: unknown } };
+    const n = config.baton?.documentHeadRepeat;
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 20 ? n : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -13,7 +13,6 @@ import { EmbeddingCache } from './embeddingCache';
 import { contentHash } from '../util/hash';
 import { chunkId, type FileRecord, type IndexedChunk } from './types';
 import type { Embedder } from '../embed/types';
-import { documentText } from '../embed/documentText';
 
 export interface IndexProgress {
   phase: 'scan' | 'embed';
@@ -227,7 +226,7 @@ async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder
     for (let i = 0; i < todo.length; i += EMBED_REQUEST_SIZE) {
       opts.signal?.throwIfAborted();
       const groups = todo.slice(i, i + EMBED_REQUEST_SIZE);
-      const vectors = await embedder.embed(groups.map((g) => documentText(g[0])), 'document', opts.signal);
+      const vectors = await embedder.embed(groups.map((g) => g[0].text), 'document', opts.signal);
       const entries = groups.map((g, j) => ({ hash: g[0].hash, vector: vectors[j] }));
       await cache.putMany(entries); // durable first: a crash after this loses no model time
       groups.forEach((g, j) => {
