@@ -4,6 +4,7 @@
 // fails loudly instead of poisoning the index.
 import type OpenAI from 'openai';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
+import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from '../llm/openaiSdk';
 
 export type OpenAISpec = Extract<EmbedderSpec, { kind: 'openai' }>;
 
@@ -14,16 +15,6 @@ export interface OpenAIEmbedderOptions {
 
 export const DEFAULT_OPENAI_BATCH_SIZE = 64;
 export const DEFAULT_OPENAI_TIMEOUT_MS = 60_000;
-/** Local servers (llama.cpp, Ollama) ignore the key, but the client refuses to start without one. */
-const PLACEHOLDER_KEY = 'sk-no-key-required';
-
-type OpenAIClass = typeof OpenAI;
-let openaiModule: Promise<OpenAIClass> | undefined;
-/** `require('openai')` costs 0.7-1.7 s here: load it only when an endpoint is actually used. */
-function loadOpenAI(): Promise<OpenAIClass> {
-  openaiModule ??= import('openai').then((m) => m.default);
-  return openaiModule;
-}
 
 export class OpenAIEmbedder implements Embedder {
   private client: Promise<OpenAI> | undefined;

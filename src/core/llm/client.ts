@@ -16,6 +16,7 @@ import type { DetectOptions } from './detect';
 import { DEFAULT_RETRY_POLICY, decide, parseRetryAfter, sleep, type Failure, type RetryPolicy } from './retry';
 import type { ChatMessage, ChatRequest, ChatResult, ModelConfig, ModelRole, ToolCall, Usage } from './types';
 import type { Trace } from '../trace';
+import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from './openaiSdk';
 
 export interface LlmClientOptions {
   models: Partial<ModelChains>;
@@ -58,16 +59,6 @@ export class LlmCancelledError extends LlmError {
   }
 }
 
-/** Local servers ignore the key, but the SDK refuses to start without one. */
-const PLACEHOLDER_KEY = 'sk-no-key-required';
-
-type OpenAIClass = typeof OpenAI;
-let openaiModule: Promise<OpenAIClass> | undefined;
-/** `require('openai')` costs about a second: load it on the first request only. */
-function loadOpenAI(): Promise<OpenAIClass> {
-  openaiModule ??= import('openai').then((m) => m.default);
-  return openaiModule;
-}
 
 /** Errors thrown by the caller's onToken/onReset: passed through, never retried. */
 class CallerError {
