@@ -11,6 +11,8 @@ import type { SearchResult } from '../core/index/types';
 import { loadConfig, embedderSpecFromFlag } from '../core/config';
 import { createEmbedder, describeEmbedder } from '../core/embed/createEmbedder';
 import { ProgressLine, formatSeconds } from './progress';
+import { ask } from '../core/orchestrator';
+import { NodeHost } from '../core/host/nodeHost';
 
 const VERSION: string = require('../../package.json').version;
 
@@ -18,7 +20,10 @@ const USAGE = `Usage:
   baton index [DIR] [--rebuild] [--embedder SPEC] [--verbose]
   baton search [--dir DIR] [-k N] [--json] [--mode hybrid|lexical|dense] [--embedder SPEC] QUERY
   baton search [--dir DIR] [-k N] --json --stdin      (one query per line, one JSON line per query)
+  baton ask [--dir DIR] [--model M] [--json] [--yes] [--conversation ID] QUESTION
 
+Models: OPENAI_BASE_URL, OPENAI_API_KEY and BATON_MODEL, or "llm" in baton.config.json; without them
+        Baton looks for Ollama (127.0.0.1:11434) or LM Studio (127.0.0.1:1234), else answers from retrieval.
 Embedder SPEC: baton (default, the packaged offline model) | none | transformers:<model id or folder>
                | openai:<model>[@<baseURL>]   (key from OPENAI_API_KEY)`;
 
@@ -32,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return runIndex(rest);
     case 'search':
       return runSearch(rest);
+    case 'ask':
+      return runAsk(rest);
     case '--version':
     case '-v':
       console.log(VERSION);
@@ -174,6 +181,53 @@ async function runSearch(args: string[]): Promise<number> {
     }
   } finally {
     await index.close();
+  }
+  return 0;
+}
+
+async function runAsk(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    dir: { type: 'string' },
+    model: { type: 'string' },
+    json: { type: 'boolean' },
+    yes: { type: 'boolean' },
+    conversation: { type: 'string' },
+  });
+  if (!positionals.length) throw new UsageError('ask needs a QUESTION');
+  const root = workspaceDir(values.dir);
+  // Side-effecting tools ask on a TTY; without one they are refused unless --yes.
+  const host = new NodeHost({ root, autoApprove: Boolean(values.yes) });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  const stream = !values.json;
+  let streamed = false;
+  try {
+    const result = await ask({
+      host,
+      question: positionals.join(' '),
+      model: values.model,
+      conversationId: values.conversation,
+      signal: abort.signal,
+      onToken: stream ? (delta) => { streamed = true; process.stdout.write(delta); } : undefined,
+      onEvent: stream
+        ? (e) => {
+            if (e.type === 'reset') process.stdout.write('\n[the model connection broke; retrying]\n');
+            if (e.type === 'tool-call') console.error(`baton: ${e.name} ${e.arguments.length > 120 ? `${e.arguments.slice(0, 117)}...` : e.arguments}`);
+          }
+        : undefined,
+      onNotice: (m) => console.error(`baton: ${m}`),
+    });
+    const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: result.trace }) + '\n');
+    } else {
+      if (!streamed) process.stdout.write(result.answer);
+      process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${s}`).join('\n') || '  (none)'}\n`);
+      if (result.note) console.error(`baton: ${result.note}`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmbedderSpec } from './embed/types';
+import { validateLlmConfig, type LlmConfig } from './llm/models';
 
 export interface BatonConfig {
   embedder: EmbedderSpec;
@@ -10,12 +11,15 @@ export interface BatonConfig {
   ignore: string[];
   /** Files larger than this are skipped. */
   maxFileBytes: number;
+  /** Chat models by role; OPENAI_BASE_URL / BATON_MODEL fill what this leaves out. */
+  llm: LlmConfig;
 }
 
 export const DEFAULT_CONFIG: BatonConfig = {
   embedder: { kind: 'baton' },
   ignore: [],
   maxFileBytes: 1024 * 1024,
+  llm: {},
 };
 
 export const CONFIG_FILES = ['baton.config.json', join('.baton', 'config.json')];
@@ -51,6 +55,13 @@ function validateConfig(raw: unknown, where: string): BatonConfig {
       throw new ConfigError(`${where}: "ignore" must be an array of glob strings`);
     }
     config.ignore = obj.ignore as string[];
+  }
+  if (obj.llm !== undefined) {
+    try {
+      config.llm = validateLlmConfig(obj.llm, `${where}: llm`);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
   }
   if (obj.maxFileBytes !== undefined) {
     if (typeof obj.maxFileBytes !== 'number' || !(obj.maxFileBytes > 0)) {

@@ -1,0 +1,87 @@
+// `baton ask` end to end: the built CLI, a real index, and a real OpenAI-protocol server on 127.0.0.1.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { makeWorkspace, type TempWorkspace } from '../helpers/workspace';
+import { runCli } from '../helpers/runCli';
+import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
+
+const ROUTE = 'POST /v1/chat/completions';
+
+/** A port nothing listens on: the model server is "down". */
+async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('baton ask', function () {
+  this.timeout(90_000);
+  const server = new OpenAIProtocolServer();
+  let ws: TempWorkspace;
+  let env: NodeJS.ProcessEnv;
+  before(async () => {
+    ws = makeWorkspace();
+    const baseURL = await server.start();
+    env = { OPENAI_BASE_URL: baseURL, OPENAI_API_KEY: 'sk-test-ask-key', BATON_MODEL: 'test-chat' };
+    const r = await runCli(['index', ws.root, '--embedder', 'none']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await server.stop();
+    ws.remove();
+  });
+  beforeEach(() => server.reset());
+
+  it('streams the answer after a tool call and ends with the cited sources', async () => {
+    server.script(ROUTE,
+      { kind: 'chat', toolCalls: [{ name: 'search_code', arguments: JSON.stringify({ query: 'verify session token' }) }] },
+      { kind: 'chat', content: 'Tokens are checked by verifySessionToken in src/auth/session.ts:15-22, which compares HMAC signatures.' });
+    const r = await runCli(['ask', '--dir', ws.root, 'How are session tokens verified?'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Tokens are checked by verifySessionToken/);
+    assert.match(r.stdout, /\nSources:\n  src\/auth\/session\.ts:15-22\n$/);
+    assert.match(r.stderr, /search_code/);
+    const requests = server.requestsTo(ROUTE);
+    assert.equal(requests.length, 2);
+    const first = JSON.stringify(requests[0].body);
+    assert.match(first, /untrusted-data/, 'retrieved code is fenced as data');
+    assert.match(first, /verifySessionToken/, 'retrieved code reaches the model');
+    assert.ok(!JSON.stringify(requests.map((q) => q.body)).includes('hunter2'), 'secrets never reach the model');
+  });
+
+  it('--json gives answer, sources, conversation id and the trace, without the key', async () => {
+    server.script(ROUTE, { kind: 'error', status: 429, retryAfter: '0' }, { kind: 'chat', content: 'See src/util/retry.ts:6-19.' });
+    const r = await runCli(['ask', '--dir', ws.root, '--json', 'Where is retry with backoff?'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.mode, 'agent');
+    assert.deepEqual(out.sources, ['src/util/retry.ts:6-19']);
+    assert.ok(out.trace.some((e: { kind: string }) => e.kind === 'llm.retry'), 'the 429 retry is in the trace');
+    assert.ok(!r.stdout.includes('sk-test-ask-key'));
+    assert.ok(existsSync(join(ws.root, '.baton', 'conversations', `${out.conversationId}.json`)), 'the conversation is saved');
+  });
+
+  it('answers from retrieval alone, with a one-line hint, when the model server is down', async () => {
+    const down = { ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await deadPort()}/v1` };
+    const r = await runCli(['ask', '--dir', ws.root, 'parse invoice csv'], { env: down });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /The most relevant code for your question:\n\nscripts\/parse_invoice\.py:\d+-\d+/);
+    assert.match(r.stdout, /Sources:\n  scripts\/parse_invoice\.py/);
+    const notes = r.stderr.split('\n').filter((l) => /connect a model/.test(l));
+    assert.equal(notes.length, 1);
+  });
+
+  it('refuses a side-effecting tool without a TTY or --yes, and runs nothing', async () => {
+    server.script(ROUTE,
+      { kind: 'chat', toolCalls: [{ name: 'run_command', arguments: JSON.stringify({ command: 'touch pwned.marker' }) }] },
+      { kind: 'chat', content: 'I could not run the command.' });
+    const r = await runCli(['ask', '--dir', ws.root, 'clean the build'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!existsSync(join(ws.root, 'pwned.marker')));
+    assert.match(JSON.stringify(server.requestsTo(ROUTE)[1].body), /declined/);
+  });
+});
