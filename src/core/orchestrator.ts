@@ -153,7 +153,8 @@ function retrievalOnly(results: SearchResult[], problem: string, conversationId:
     answer: lines.join('\n'),
     sources: top.map(citation),
     mode: 'retrieval-only',
-    note: `no language model answered (${firstLine(problem)}); ${NO_MODEL_HINT}`,
+    // The model layer's own message may already say how to connect one: do not say it twice.
+    note: /Ollama|LM Studio/.test(problem) ? `no language model answered: ${firstLine(problem)}` : `no language model answered (${firstLine(problem)}); ${NO_MODEL_HINT}`,
     conversationId,
     trace: trace.events,
   };
