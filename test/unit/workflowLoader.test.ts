@@ -8,6 +8,7 @@ import { runWorkflow } from '../../src/core/workflow/engine';
 import { loadWorkflows, parseWorkflowText, WORKFLOWS_DIR } from '../../src/core/workflow/loader';
 import { WorkflowValidationError } from '../../src/core/workflow/schema';
 import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
+import { stringify as stringifyYaml } from 'yaml';
 
 const ROUTE = 'POST /v1/chat/completions';
 
@@ -101,7 +102,7 @@ describe('workflow loader', function () {
     write('c-edge.json', { start: 'a', nodes: [{ id: 'a', kind: 'code', fn: 'passthrough' }], edges: [{ from: 'a', to: 'b' }] });
     write('d-unreachable.json', { start: 'a', nodes: [{ id: 'a', kind: 'code', fn: 'passthrough' }, { id: 'lost', kind: 'code', fn: 'passthrough' }] });
     write('e-fn.json', { start: 'a', nodes: [{ id: 'a', kind: 'code', fn: 'require("child_process")' }] });
-    write('f.yaml', 'id: f\nstart: a\n');
+    write('f.yaml', 'id: f\nstart: a\nnodes:\n  - id: a\n    kind: [code\n');
     write('summarize.json', summarize);
     const set = await loadWorkflows(root);
     assert.ok(set.workflows.has('summarize'));
@@ -113,8 +114,19 @@ describe('workflow loader', function () {
     assert.equal(messages[2], '.baton/workflows/c-edge.json, node "a", field "edges[0].to": edge to a missing node "b"');
     assert.equal(messages[3], '.baton/workflows/d-unreachable.json, node "lost": unreachable: no path from the start node "a" leads to it');
     assert.match(messages[4], /^\.baton\/workflows\/e-fn\.json, node "a", field "fn": no registered function "require\("child_process"\)" \(available: extractCodeBlock, baseName, passthrough\)$/);
-    assert.match(messages[5], /^\.baton\/workflows\/f\.yaml: YAML workflows are not supported in this build .* write the workflow as JSON$/);
+    assert.match(messages[5], /^\.baton\/workflows\/f\.yaml: invalid YAML: .* \(line \d+, column \d+\)$/);
     assert.ok(set.errors.every((e) => e instanceof WorkflowValidationError && e.file?.startsWith(WORKFLOWS_DIR)));
+  });
+
+  it('loads a YAML workflow exactly like its JSON twin', async () => {
+    write('summarize.json', summarize);
+    const yamlText = stringifyYaml({ ...summarize, id: 'digest' }); // block style, as a person writes it
+    assert.match(yamlText, /^nodes:\n  - id: prompt$/m);
+    write('digest.yml', yamlText);
+    const set = await loadWorkflows(root);
+    assert.deepEqual(set.errors, []);
+    const fromYaml = set.workflows.get('digest')!.definition;
+    assert.deepEqual({ ...fromYaml, id: 'summarize' }, set.workflows.get('summarize')!.definition);
   });
 
   it('refuses a second file with an id already taken by another file', async () => {

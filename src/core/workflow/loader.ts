@@ -1,11 +1,9 @@
-// Finds the workflows a workspace can run: the built-ins, then `.baton/workflows/*.json`. A user
-// file whose id matches a built-in replaces it (with a notice). A broken file never hides the
-// others: its problems are returned as errors naming the file, and the rest still load.
-//
-// YAML: the `yaml` package is not a dependency, so `.yaml`/`.yml` files are reported as
-// unsupported rather than half-parsed by a home-made reader.
+// Finds the workflows a workspace can run: the built-ins, then `.baton/workflows/*.json|yaml|yml`.
+// A user file whose id matches a built-in replaces it (with a notice). A broken file never hides
+// the others: its problems are returned as errors naming the file, and the rest still load.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { BUILTIN_WORKFLOWS } from './builtins';
 import { BUILTIN_FUNCTIONS } from './nodes';
 import { parseWorkflow, WorkflowValidationError, type WorkflowDefinition } from './schema';
@@ -48,21 +46,34 @@ export function loadBuiltinWorkflows(opts: LoadOptions = {}): Map<string, Loaded
 /** Parses one file's text; `file` is the name used in messages. Throws WorkflowValidationError. */
 export function parseWorkflowText(file: string, text: string, opts: LoadOptions = {}): WorkflowDefinition {
   const ext = extname(file).toLowerCase();
-  if (ext === '.yaml' || ext === '.yml') {
-    throw new WorkflowValidationError([{ file, message: 'YAML workflows are not supported in this build (the yaml package is not installed); write the workflow as JSON' }], file);
-  }
   let raw: unknown;
   text = text.replace(/^\uFEFF/, ''); // editors on Windows may save a byte-order mark
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new WorkflowValidationError([{ file, message: `invalid JSON: ${jsonErrorWhere(text, (err as Error).message)}` }], file);
+  if (ext === '.yaml' || ext === '.yml') {
+    raw = parseYamlText(file, text);
+  } else {
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new WorkflowValidationError([{ file, message: `invalid JSON: ${jsonErrorWhere(text, (err as Error).message)}` }], file);
+    }
   }
   // A file may leave out its id: the file name is the natural one.
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && !('id' in raw)) {
     raw = { ...(raw as object), id: basename(file, extname(file)) };
   }
   return parseWorkflow(raw, { file, functions: [...(opts.functions ?? BUILTIN_FUNCTIONS.keys())], tools: opts.tools });
+}
+
+/** YAML 1.2 core schema only: no custom tags, so a file cannot construct anything but plain data. */
+function parseYamlText(file: string, text: string): unknown {
+  try {
+    return parseYaml(text, { schema: 'core', uniqueKeys: true });
+  } catch (err) {
+    if (!(err instanceof YAMLParseError)) throw err;
+    const at = err.linePos?.[0];
+    const where = at ? ` (line ${at.line}, column ${at.col})` : '';
+    throw new WorkflowValidationError([{ file, message: `invalid YAML: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}${where}` }], file);
+  }
 }
 
 /** Built-ins plus the workspace's own workflows, user files overriding built-ins by id. */
