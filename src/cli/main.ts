@@ -13,6 +13,7 @@ import { createEmbedder, describeEmbedder } from '../core/embed/createEmbedder';
 import { ProgressLine, formatSeconds } from './progress';
 import { ask } from '../core/orchestrator';
 import { NodeHost } from '../core/host/nodeHost';
+import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
 
 const VERSION: string = require('../../package.json').version;
 
@@ -21,6 +22,7 @@ const USAGE = `Usage:
   baton search [--dir DIR] [-k N] [--json] [--mode hybrid|lexical|dense] [--embedder SPEC] QUERY
   baton search [--dir DIR] [-k N] --json --stdin      (one query per line, one JSON line per query)
   baton ask [--dir DIR] [--model M] [--json] [--yes] [--conversation ID] QUESTION
+  baton run WORKFLOW [--dir DIR] [--input JSON] [--json] [--yes]   (ask, explain, generate, fix, tests, or .baton/workflows)
 
 Models: OPENAI_BASE_URL, OPENAI_API_KEY and BATON_MODEL, or "llm" in baton.config.json; without them
         Baton looks for Ollama (127.0.0.1:11434) or LM Studio (127.0.0.1:1234), else answers from retrieval.
@@ -39,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return runSearch(rest);
     case 'ask':
       return runAsk(rest);
+    case 'run':
+      return runRun(rest);
     case '--version':
     case '-v':
       console.log(VERSION);
@@ -226,6 +230,47 @@ async function runAsk(args: string[]): Promise<number> {
       process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${s}`).join('\n') || '  (none)'}\n`);
       if (result.note) console.error(`baton: ${result.note}`);
     }
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+  return 0;
+}
+
+async function runRun(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    dir: { type: 'string' },
+    input: { type: 'string' },
+    json: { type: 'boolean' },
+    yes: { type: 'boolean' },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes one WORKFLOW id');
+  const root = workspaceDir(values.dir);
+  let input: Record<string, unknown> = {};
+  if (values.input !== undefined) {
+    try {
+      input = JSON.parse(values.input);
+    } catch (err) {
+      throw new UsageError(`--input is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!input || typeof input !== 'object' || Array.isArray(input)) throw new UsageError('--input must be a JSON object');
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  try {
+    const result = await runNamedWorkflow({
+      host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
+      workflow: positionals[0],
+      input,
+      signal: abort.signal,
+      onToken: values.json ? undefined : (delta) => process.stdout.write(delta),
+      onNotice: (m) => console.error(`baton: ${m}`),
+    }).catch((err) => {
+      throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
+    });
+    for (const notice of result.notices) console.error(`baton: ${notice}`);
+    if (values.json) process.stdout.write(JSON.stringify({ outputs: result.outputs, trace: result.trace }) + '\n');
+    else process.stdout.write(`\n\n${JSON.stringify(result.outputs, null, 2)}\n`);
   } finally {
     process.off('SIGINT', onSignal);
   }

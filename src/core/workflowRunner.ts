@@ -1,0 +1,73 @@
+// `baton run WORKFLOW`: runs a built-in or user workflow (.baton/workflows) by id with the
+// workspace's services — index, model, tools behind the host's approvals.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from './config';
+import { openIndexForSearch, batonDirOf, type OpenedIndex } from './index/workspaceIndex';
+import { LlmClient } from './llm/client';
+import { createCoreToolRegistry } from './tools/registry';
+import { loadWorkflows } from './workflow/loader';
+import { runWorkflow } from './workflow/engine';
+import { Trace, type TraceEvent } from './trace';
+import type { EditorHost } from './host';
+
+export interface RunWorkflowOptions {
+  host: EditorHost;
+  workflow: string;
+  input: Record<string, unknown>;
+  signal?: AbortSignal;
+  onToken?: (delta: string) => void;
+  onNotice?: (message: string) => void;
+  env?: Record<string, string | undefined>;
+}
+
+export interface RunWorkflowResult {
+  outputs: Record<string, unknown>;
+  notices: string[];
+  trace: TraceEvent[];
+}
+
+export class UnknownWorkflowError extends Error {}
+
+export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWorkflowResult> {
+  const root = opts.host.root;
+  const config = loadConfig(root);
+  const tools = createCoreToolRegistry();
+  const set = await loadWorkflows(root, { tools: tools.specs().map((t) => t.name) });
+  for (const notice of set.notices) opts.onNotice?.(notice);
+  for (const error of set.errors) opts.onNotice?.(error.message);
+  const entry = set.workflows.get(opts.workflow);
+  if (!entry) {
+    throw new UnknownWorkflowError(`no workflow "${opts.workflow}" (available: ${[...set.workflows.keys()].sort().join(', ')})`);
+  }
+
+  // Each service is optional: a workflow without retrieve/llm nodes runs without them, and a node
+  // that needs a missing one fails with a message naming it.
+  let index: OpenedIndex | null = null;
+  if (existsSync(join(batonDirOf(root), 'manifest.json'))) index = await openIndexForSearch(root);
+  else opts.onNotice?.('no index: retrieve nodes return nothing until `baton index` runs');
+  let llm: LlmClient | undefined;
+  try {
+    llm = await LlmClient.fromConfig(config.llm, opts.env ?? process.env);
+  } catch (err) {
+    opts.onNotice?.(`no model: ${(err as Error).message}`);
+  }
+  const trace = new Trace();
+  try {
+    const result = await runWorkflow(entry.definition, {
+      input: opts.input,
+      services: {
+        llm,
+        retriever: index?.retriever ?? null,
+        tools,
+        toolContext: { host: opts.host, retriever: index?.retriever ?? null, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes } },
+        trace,
+      },
+      signal: opts.signal,
+      onToken: opts.onToken ? (delta) => opts.onToken!(delta) : undefined,
+    });
+    return { outputs: result.outputs, notices: result.notices, trace: trace.events };
+  } finally {
+    await index?.close();
+  }
+}
