@@ -1,6 +1,10 @@
-// `ask`: retrieve the code that matters, let the agent answer with tools (side effects only with
-// the host's approval), and cite sources. With no model reachable it still answers, from
-// retrieval alone, and says in one line how to connect a model.
+// `ask`: runs the workspace's `ask` workflow (built-in: retrieve -> agent; a user's
+// .baton/workflows/ask.json replaces it), then cites sources and saves the conversation. With no
+// model reachable it still answers, from retrieval alone, and says in one line how to connect one.
+//
+// What ask() needs from the workflow: a `question` input (`history` too, when declared), an
+// `answer` string in the state. Retrieval results are read from its retrieve nodes' outputs (for
+// sources and the retrieval-only answer); the agent's stop reason and note from its agent node.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type BatonConfig } from './config';
@@ -11,13 +15,16 @@ import { createEmbedder } from './embed/createEmbedder';
 import { LlmClient } from './llm/client';
 import type { LlmConfig } from './llm/models';
 import { createTokenCounter } from './llm/tokens';
-import { runAgent, type AgentEvent, type StopReason } from './agent/loop';
+import type { AgentEvent, AgentResult, StopReason } from './agent/loop';
 import { createCoreToolRegistry } from './tools/registry';
-import { UNTRUSTED_DATA_RULES } from './prompt/fence';
 import { ConversationStore } from './memory/conversationStore';
 import { createLlmSummarizer, type Citation } from './memory/conversation';
 import { Trace, type TraceEvent } from './trace';
 import type { EditorHost } from './host';
+import { runWorkflow, WorkflowCancelledError, WorkflowRunError } from './workflow/engine';
+import { loadBuiltinWorkflows, loadWorkflows, type LoadedWorkflow } from './workflow/loader';
+import type { WorkflowState } from './workflow/nodes';
+import type { WorkflowDefinition } from './workflow/schema';
 
 export interface AskOptions {
   host: EditorHost;
@@ -26,12 +33,12 @@ export interface AskOptions {
   model?: string;
   /** Continue this conversation (its history is sent, summarised when long). */
   conversationId?: string;
-  /** Retrieved chunks put in front of the model. */
+  /** Retrieved chunks put in front of the model (sets `k` of the workflow's retrieve nodes). */
   k?: number;
   signal?: AbortSignal;
   onToken?: (delta: string) => void;
   onEvent?: (event: AgentEvent) => void;
-  /** Progress of an automatic first index, for the surface to show. */
+  /** Progress of an automatic first index, workflow files overriding or failing to load. */
   onNotice?: (message: string) => void;
   env?: Record<string, string | undefined>;
 }
@@ -47,13 +54,7 @@ export interface AskResult {
   trace: TraceEvent[];
 }
 
-const ASK_SYSTEM = [
-  'You are Baton, a coding assistant working inside the user\'s workspace.',
-  'Answer the question about this codebase precisely and concisely. Use the tools to search and read code when the retrieved context is not enough.',
-  'Cite the code you rely on as path:start-end (workspace-relative paths, 1-based lines), e.g. src/app.ts:10-24.',
-  'Propose edits or commands only when the user asks for a change; the user must approve them.',
-  UNTRUSTED_DATA_RULES,
-].join('\n');
+const ASK_WORKFLOW = 'ask';
 
 const NO_MODEL_HINT =
   'connect a model: set OPENAI_BASE_URL (and OPENAI_API_KEY) and BATON_MODEL, or run Ollama on 127.0.0.1:11434 or LM Studio on 127.0.0.1:1234';
@@ -62,56 +63,130 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
   const root = opts.host.root;
   const config = loadConfig(root);
   const trace = new Trace();
+  const tools = createCoreToolRegistry();
+  const workflow = await askWorkflow(root, tools.specs().map((s) => s.name), opts);
   const index = await openOrBuildIndex(root, config, opts);
   const store = new ConversationStore(root);
   try {
-    const retrieved = await index.retriever.search(opts.question, { k: opts.k ?? 8, signal: opts.signal });
-    trace.add('retrieve', retrieved.mode, { results: retrieved.results.length, notices: retrieved.notices });
     const conversation = opts.conversationId ? await store.open(opts.conversationId) : store.create();
-
     const llm = await connect(config.llm, opts);
-    if ('problem' in llm) {
-      trace.add('note', 'retrieval-only', { reason: llm.problem });
-      return retrievalOnly(retrieved.results, llm.problem, conversation.id, trace);
+    if ('problem' in llm) trace.add('note', 'retrieval-only', { reason: llm.problem });
+    let history: unknown[] = [];
+    if ('client' in llm) {
+      conversation.summarize = createLlmSummarizer(llm.client, { trace });
+      const chat = llm.client.chain('chat')[0];
+      history = await conversation.historyFor(Math.floor(chat.contextWindow / 4), createTokenCounter(chat.model), { trace, signal: opts.signal });
     }
-    conversation.summarize = createLlmSummarizer(llm.client, { trace });
-    const chat = llm.client.chain('chat')[0];
-    const history = await conversation.historyFor(Math.floor(chat.contextWindow / 4), createTokenCounter(chat.model), { trace, signal: opts.signal });
 
-    const result = await runAgent({
-      llm: llm.client,
-      tools: createCoreToolRegistry(),
-      toolContext: { host: opts.host, retriever: index.retriever, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes }, trace, signal: opts.signal },
-      system: ASK_SYSTEM,
-      question: opts.question,
-      context: retrieved.results,
-      history,
-      signal: opts.signal,
-      trace,
-      onToken: opts.onToken,
-      onEvent: opts.onEvent,
-    });
-    // The agent's answer is the model's last text plus "[note]": when that is all there is, the
-    // model never answered (down, refused every retry), so answer from retrieval instead.
-    if (result.stopReason === 'error' && result.answer === `[${result.note}]`) {
-      return retrievalOnly(retrieved.results, result.error ?? 'the model did not answer', conversation.id, trace);
+    const def = withK(workflow.definition, opts.k);
+    const input: Record<string, unknown> = { question: opts.question };
+    if (def.state.history) input.history = history;
+    // The last agent result, kept even when its node then fails or the run is cancelled.
+    let agent: AgentResult | undefined;
+    let step = 1;
+    let state: WorkflowState;
+    try {
+      const run = await runWorkflow(def, {
+        input,
+        services: {
+          llm: 'client' in llm ? llm.client : undefined,
+          retriever: index.retriever,
+          tools,
+          toolContext: { host: opts.host, retriever: index.retriever, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes } },
+          trace,
+        },
+        signal: opts.signal,
+        onToken: opts.onToken && ((delta) => opts.onToken!(delta)),
+        // One reset event per discarded answer, whether the agent's model call or the node was retried.
+        onReset: (info) => opts.onEvent?.({ type: 'reset', step, reason: info.reason }),
+        onAgentEvent: (e) => {
+          if (e.type === 'step') step = e.step;
+          if (e.type !== 'reset') opts.onEvent?.(e);
+        },
+        onAgentResult: (result) => { agent = result; },
+      });
+      // Retrieval notices (dense search degraded to lexical, ...) are for the trace, as before.
+      if (run.notices.length) trace.add('note', ASK_WORKFLOW, { notices: run.notices });
+      state = run.state;
+    } catch (err) {
+      if (agent?.stopReason === 'cancelled') {
+        // Like any other stop short of an answer: what the model said so far, with the note.
+        return await finish(agent.answer, agent, err instanceof WorkflowRunError ? err.state : undefined);
+      }
+      if (err instanceof WorkflowCancelledError || !(err instanceof WorkflowRunError)) throw err;
+      const failed = err.node ? def.nodes.find((n) => n.id === err.node) : undefined;
+      // No model, or the model never answered: answer from retrieval. Any other failure is the workflow's.
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), llm.problem, conversation.id, trace);
+      if (failed && (failed.kind === 'agent' || failed.kind === 'llm')) {
+        const problem = failed.kind === 'agent' && agent?.error ? agent.error : causeMessage(err);
+        return retrievalOnly(await retrieved(def, err.state, opts, index), problem, conversation.id, trace);
+      }
+      throw err;
     }
-    const sources = citedSources(result.answer, retrieved.results, index);
-    conversation.addUser(opts.question);
-    conversation.addAssistant(result.answer, { sources });
-    await store.save(conversation);
-    return {
-      answer: result.answer,
-      sources,
-      mode: 'agent',
-      note: result.stopReason === 'answer' ? undefined : result.note ?? result.error,
-      stopReason: result.stopReason,
-      conversationId: conversation.id,
-      trace: trace.events,
-    };
+    if (typeof state.answer !== 'string') {
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), llm.problem, conversation.id, trace);
+      throw new Error(`the "${ASK_WORKFLOW}" workflow (${workflow.source}) finished without a string "answer" in its state`);
+    }
+    return await finish(state.answer, agent, state);
+
+    async function finish(answer: string, result: AgentResult | undefined, final: WorkflowState | undefined): Promise<AskResult> {
+      const sources = citedSources(answer, await retrieved(def, final, opts, index), index);
+      conversation.addUser(opts.question);
+      conversation.addAssistant(answer, { sources });
+      await store.save(conversation);
+      return {
+        answer,
+        sources,
+        mode: 'agent',
+        note: result && result.stopReason !== 'answer' ? result.note ?? result.error : undefined,
+        stopReason: result?.stopReason,
+        conversationId: conversation.id,
+        trace: trace.events,
+      };
+    }
   } finally {
     await index.close();
   }
+}
+
+/** The workspace's `ask` workflow; the built-in one when a user file cannot serve as it. */
+async function askWorkflow(root: string, tools: string[], opts: AskOptions): Promise<LoadedWorkflow> {
+  const set = await loadWorkflows(root, { tools });
+  for (const notice of set.notices) opts.onNotice?.(notice);
+  for (const error of set.errors) opts.onNotice?.(`workflow not loaded: ${error.message}`);
+  const found = set.workflows.get(ASK_WORKFLOW)!;
+  if (found.source !== 'builtin' && found.definition.state.question?.type !== 'string' && found.definition.state.question?.type !== 'any') {
+    opts.onNotice?.(`${found.source} is not used for ask: it declares no "question" input of type string`);
+    return loadBuiltinWorkflows({ tools }).get(ASK_WORKFLOW)!;
+  }
+  return found;
+}
+
+/** The definition with every retrieve node fetching `k` results, when the caller asks for a number. */
+function withK(def: WorkflowDefinition, k: number | undefined): WorkflowDefinition {
+  if (k === undefined) return def;
+  return { ...def, nodes: def.nodes.map((n) => (n.kind === 'retrieve' ? { ...n, k } : n)) };
+}
+
+/** What the workflow's retrieve nodes found; a search of its own when none of them ran. */
+async function retrieved(def: WorkflowDefinition, state: WorkflowState | undefined, opts: AskOptions, index: OpenedIndex): Promise<SearchResult[]> {
+  const outputs = def.nodes.flatMap((n) => (n.kind === 'retrieve' && state && Array.isArray(state[n.output]) ? [state[n.output] as SearchResult[]] : []));
+  if (!outputs.length) {
+    // After a cancellation a search of our own would be cancelled too.
+    return opts.signal?.aborted ? [] : (await index.retriever.search(opts.question, { k: opts.k ?? 8, signal: opts.signal })).results;
+  }
+  const seen = new Set<string>();
+  return outputs.flat().filter((r) => {
+    const key = `${r.path}:${r.startLine}-${r.endLine}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The node's own message, without the workflow's "node ... failed:" wrapping. */
+function causeMessage(err: WorkflowRunError): string {
+  return err.cause instanceof Error ? err.cause.message : err.message;
 }
 
 /** The index, built first when the workspace has none yet (lexical search works right after). */

@@ -55,7 +55,7 @@ describe('workflow engine', function () {
     return p.then(() => assert.fail('expected the run to fail'), (e: Error) => e);
   }
 
-  it('runs the built-in ask graph end to end: retrieve -> prompt -> llm, streaming the scripted reply', async () => {
+  it('runs the built-in ask graph end to end: retrieve -> agent, streaming the scripted reply', async () => {
     const reply = 'retryWithBackoff in src/util/retry.ts doubles the delay after each failed attempt.';
     server.script(ROUTE, { kind: 'chat', content: reply, usage: { prompt_tokens: 321, completion_tokens: 14 } });
     const ask = loadBuiltinWorkflows().get('ask')!.definition;
@@ -69,6 +69,9 @@ describe('workflow engine', function () {
 
     assert.equal(result.outputs.answer, reply);
     assert.equal(tokens.join(''), reply);
+    assert.deepEqual(result.outputs.agent, {
+      stopReason: 'answer', steps: 1, toolCalls: [], mode: 'native', usage: { promptTokens: 321, completionTokens: 14, totalTokens: 335, estimated: false },
+    });
     assert.ok((result.outputs.context as unknown[]).length > 0);
     const [body] = sent();
     const system = body.messages[0];
@@ -81,10 +84,11 @@ describe('workflow engine', function () {
     assert.match(user.content, /export async function retryWithBackoff/);
     assert.ok(user.content.endsWith('retry with exponential backoff'));
 
-    assert.deepEqual(result.trace.ofKind('node.start').map((e) => e.name), ['retrieve', 'prompt', 'answer']);
-    assert.deepEqual(ends(result.trace), ['retrieve:ok', 'prompt:ok', 'answer:ok']);
+    assert.deepEqual(result.trace.ofKind('node.start').map((e) => e.name), ['retrieve', 'answer']);
+    assert.deepEqual(ends(result.trace), ['retrieve:ok', 'answer:ok']);
     const answerEnd = result.trace.ofKind('node.end').find((e) => e.name === 'answer')!.data!;
-    assert.equal(answerEnd.model, 'test-chat');
+    assert.equal(answerEnd.kind, 'agent');
+    assert.equal(answerEnd.stopReason, 'answer');
     assert.equal(answerEnd.tokensIn, 321);
     assert.equal(answerEnd.tokensOut, 14);
     assert.equal(typeof answerEnd.latencyMs, 'number');

@@ -110,7 +110,7 @@ describe('workflow loader', function () {
     const messages = set.errors.map((e) => e.message);
     assert.equal(messages.length, 6, messages.join('\n'));
     assert.match(messages[0], /^\.baton\/workflows\/a-bad-json\.json: invalid JSON: .* \(line 3, column 66\)$/);
-    assert.equal(messages[1], '.baton/workflows/b-kind.json, node "a", field "kind": unknown node kind "shell" (expected one of retrieve, prompt, llm, tool, code, branch)');
+    assert.equal(messages[1], '.baton/workflows/b-kind.json, node "a", field "kind": unknown node kind "shell" (expected one of retrieve, prompt, llm, tool, code, branch, agent)');
     assert.equal(messages[2], '.baton/workflows/c-edge.json, node "a", field "edges[0].to": edge to a missing node "b"');
     assert.equal(messages[3], '.baton/workflows/d-unreachable.json, node "lost": unreachable: no path from the start node "a" leads to it');
     assert.match(messages[4], /^\.baton\/workflows\/e-fn\.json, node "a", field "fn": no registered function "require\("child_process"\)" \(available: extractCodeBlock, baseName, passthrough\)$/);

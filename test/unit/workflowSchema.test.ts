@@ -51,8 +51,8 @@ describe('workflow schema', () => {
     const raw = base();
     raw.nodes[1].kind = 'llmm';
     const { issues, message } = issuesOf(raw);
-    assert.deepEqual(issues, [{ file: FILE, node: 'answer', field: 'kind', message: 'unknown node kind "llmm" (expected one of retrieve, prompt, llm, tool, code, branch)' }]);
-    assert.equal(message, `${FILE}, node "answer", field "kind": unknown node kind "llmm" (expected one of retrieve, prompt, llm, tool, code, branch)`);
+    assert.deepEqual(issues, [{ file: FILE, node: 'answer', field: 'kind', message: 'unknown node kind "llmm" (expected one of retrieve, prompt, llm, tool, code, branch, agent)' }]);
+    assert.equal(message, `${FILE}, node "answer", field "kind": unknown node kind "llmm" (expected one of retrieve, prompt, llm, tool, code, branch, agent)`);
   });
 
   it('rejects misspelt and missing fields and bad values', () => {

@@ -5,30 +5,38 @@ import type { WorkflowInput } from './schema';
 /** A selection or file excerpt as the editor passes it: { path, text, startLine?, endLine?, language? }. */
 const selection = { type: 'object', required: true, description: 'The code the command runs on: { path, text, startLine?, endLine?, language? }' } as const;
 
+/**
+ * `baton ask`: retrieval puts the likely code in front of the agent, which may search and read
+ * more with tools (side effects only with the user's approval) before it answers.
+ */
 const ask: WorkflowInput = {
   id: 'ask',
   name: 'Ask',
-  description: 'Answers a question about the workspace from the code retrieval finds.',
+  description: 'Answers a question about the workspace from the code retrieval finds, using tools to look further.',
   state: {
     question: { type: 'string', required: true },
     history: { type: 'array', default: [], description: 'Earlier turns of the conversation, oldest first.' },
     context: { type: 'array' },
-    messages: { type: 'array' },
     answer: { type: 'string' },
+    agent: { type: 'object', description: 'How the agent ended: stopReason, note, steps, toolCalls, usage.' },
   },
   start: 'retrieve',
   nodes: [
     { id: 'retrieve', kind: 'retrieve', query: '{{question}}', k: 8, output: 'context' },
     {
-      id: 'prompt', kind: 'prompt', context: 'context', history: 'history', user: '{{question}}', output: 'messages',
-      system: 'You are Baton, a coding assistant inside the user\'s editor. Answer the question using the retrieved ' +
-        'workspace code where it is relevant, citing files as path:line. If the code shown does not answer the question, say so ' +
-        'instead of guessing.',
+      id: 'answer', kind: 'agent', question: '{{question}}', context: 'context', history: 'history', task: 'chat', stream: true,
+      output: 'answer', details: 'agent',
+      // The prompt builder appends the rule that fenced workspace text is data, not instructions.
+      system: [
+        'You are Baton, a coding assistant working inside the user\'s workspace.',
+        'Answer the question about this codebase precisely and concisely. Use the tools to search and read code when the retrieved context is not enough.',
+        'Cite the code you rely on as path:start-end (workspace-relative paths, 1-based lines), e.g. src/app.ts:10-24.',
+        'Propose edits or commands only when the user asks for a change; the user must approve them.',
+      ].join('\n'),
     },
-    { id: 'answer', kind: 'llm', messages: 'messages', task: 'chat', stream: true, output: 'answer' },
   ],
-  edges: [{ from: 'retrieve', to: 'prompt' }, { from: 'prompt', to: 'answer' }],
-  outputs: ['answer', 'context'],
+  edges: [{ from: 'retrieve', to: 'answer' }],
+  outputs: ['answer', 'context', 'agent'],
 };
 
 const explain: WorkflowInput = {

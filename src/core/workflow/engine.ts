@@ -10,9 +10,14 @@
 // reachable from the target) are forgotten, while edges from outside the loop stay settled, so a
 // join inside the loop does not wait for a node that will not run again. Branch nodes count their
 // visits; past maxIterations they take their `exhausted` route or fail the run.
+//
+// Retry: a failed node runs again up to its `retry.attempts`, except on failures another attempt
+// cannot fix (NodeConfigError) or must not make: an agent node whose tools had side effects
+// (AgentNodeError with retryable false) would repeat approved edits and commands, so it fails at once.
+import type { AgentEvent, AgentResult } from '../agent/loop';
 import { sleep } from '../llm/retry';
 import type { Trace } from '../trace';
-import { executeNode, NodeConfigError, route, type NodeContext, type WorkflowServices, type WorkflowState } from './nodes';
+import { AgentNodeError, executeNode, NodeConfigError, route, type NodeContext, type WorkflowServices, type WorkflowState } from './nodes';
 import { buildGraph, edgeKey, hasType, type BranchNodeDef, type GraphEdge, type NodeDef, type WorkflowDefinition, type WorkflowGraph } from './schema';
 
 export interface WorkflowRunOptions {
@@ -24,6 +29,10 @@ export interface WorkflowRunOptions {
   onToken?: (delta: string, info: { node: string }) => void;
   /** The tokens streamed so far by this node are void (it is being retried); a new answer follows. */
   onReset?: (info: { node: string; reason: string }) => void;
+  /** Every event of an agent node's loop: steps, tool calls and results, its stop. */
+  onAgentEvent?: (event: AgentEvent, info: { node: string }) => void;
+  /** An agent node's full result, given before the node succeeds or fails (and on cancellation). */
+  onAgentResult?: (result: AgentResult, info: { node: string }) => void;
 }
 
 export interface WorkflowRunResult {
@@ -38,6 +47,8 @@ export interface WorkflowRunResult {
 /** A run that failed: names the workflow and, when one is to blame, the node. */
 export class WorkflowRunError extends Error {
   override name = 'WorkflowRunError';
+  /** The state when the run failed (set by runWorkflow): what the nodes before the failure wrote. */
+  state?: WorkflowState;
   constructor(message: string, readonly workflow: string, readonly node?: string, override readonly cause?: unknown) {
     super(message);
   }
@@ -56,7 +67,12 @@ type Outcome = { kind: 'ok' } | { kind: 'error'; error: WorkflowRunError } | { k
 export async function runWorkflow(def: WorkflowDefinition, opts: WorkflowRunOptions): Promise<WorkflowRunResult> {
   const state = initialState(def, opts.input);
   const execution = new Execution(def, buildGraph(def), state, opts);
-  await execution.run();
+  try {
+    await execution.run();
+  } catch (err) {
+    if (err instanceof WorkflowRunError) err.state = state;
+    throw err;
+  }
   const outputs = Object.fromEntries(def.outputs.map((k) => [k, state[k]]));
   return { state, outputs, trace: opts.services.trace, notices: execution.notices };
 }
@@ -217,6 +233,9 @@ class Execution {
         signal,
         onToken: this.opts.onToken,
         onReset: this.opts.onReset,
+        onAgentEvent: this.opts.onAgentEvent,
+        onAgentResult: this.opts.onAgentResult,
+        writes: {},
         report: {},
         streamed: slot.streamed,
         notice: (text) => {
@@ -227,6 +246,7 @@ class Execution {
         const value = await executeNode(node, ctx);
         if (signal.aborted) throw signal.reason;
         if ('output' in node && node.output) this.write(node.output, value);
+        for (const [key, extra] of Object.entries(ctx.writes)) this.write(key, extra);
         this.trace.add('node.end', node.id, { kind: node.kind, status: 'ok', attempt, latencyMs: ms(started), ...ctx.report });
         return { kind: 'ok' };
       } catch (err) {
@@ -236,7 +256,10 @@ class Execution {
         }
         const message = err instanceof Error ? err.message : String(err);
         this.trace.add('node.end', node.id, { kind: node.kind, status: 'error', attempt, latencyMs: ms(started), error: message, ...ctx.report });
-        const retryable = !(err instanceof NodeConfigError) && !(err instanceof WorkflowRunError);
+        const retryable = !(err instanceof NodeConfigError) && !(err instanceof WorkflowRunError) && !(err instanceof AgentNodeError && !err.retryable);
+        if (!retryable && attempt < attempts && err instanceof AgentNodeError) {
+          this.trace.add('note', node.id, { retrySkipped: ctx.report.noRetry ?? 'not retryable', attempt });
+        }
         if (retryable && attempt < attempts) {
           const delayMs = backoffMs * 2 ** (attempt - 1);
           this.trace.add('node.retry', node.id, { attempt, nextAttempt: attempt + 1, delayMs, error: message });

@@ -1,10 +1,11 @@
 // What each node kind does. A node reads the shared state, calls one service (retriever, model,
 // tool registry, a registered function) and returns the value the engine stores under its
 // `output`. Templates are plain `{{dotted.path}}` substitutions: no expressions, no eval.
+import { runAgent, type AgentEvent, type AgentResult, type AgentToolCall, type AgentUsage, type StopReason } from '../agent/loop';
 import type { LlmClient } from '../llm/client';
 import type { ChatMessage, ModelRole } from '../llm/types';
 import type { Retriever } from '../index/retriever';
-import type { ToolContext, ToolRegistry } from '../tools/registry';
+import { ToolRegistry, type ToolContext } from '../tools/registry';
 import type { Trace } from '../trace';
 import { createTokenCounter } from '../llm/tokens';
 import { buildPrompt, type ContextItem } from '../prompt/builder';
@@ -12,7 +13,7 @@ import { fenceUntrusted, rangeLabel, UNTRUSTED_DATA_RULES } from '../prompt/fenc
 import { extractJson } from '../prompt/structured';
 import {
   PATH_RE,
-  type BranchNodeDef, type CodeNodeDef, type Condition, type LlmNodeDef, type NodeDef, type PromptNodeDef, type RetrieveNodeDef, type ToolNodeDef,
+  type AgentNodeDef, type BranchNodeDef, type CodeNodeDef, type Condition, type LlmNodeDef, type NodeDef, type PromptNodeDef, type RetrieveNodeDef, type ToolNodeDef,
 } from './schema';
 
 export type WorkflowState = Record<string, unknown>;
@@ -46,6 +47,12 @@ export interface NodeContext {
   signal: AbortSignal;
   onToken?: (delta: string, info: { node: string }) => void;
   onReset?: (info: { node: string; reason: string }) => void;
+  /** Every event of an agent node's loop (its own 'reset' events also reach onReset when it streams). */
+  onAgentEvent?: (event: AgentEvent, info: { node: string }) => void;
+  /** An agent node's result, whether the node then succeeds, fails or is cancelled. */
+  onAgentResult?: (result: AgentResult, info: { node: string }) => void;
+  /** State writes beside `output` (an agent node's details), made only if the node succeeds. */
+  writes: Record<string, unknown>;
   /** Extra facts for this attempt's node.end event (model, tokens, tool calls). */
   report: Record<string, unknown>;
   /** Tokens this attempt streamed, so a retry can tell the UI to discard them. */
@@ -58,6 +65,25 @@ export class NodeConfigError extends Error {
   override name = 'NodeConfigError';
 }
 
+/** An agent node that produced no answer. `retryable` is false once its tools had side effects. */
+export class AgentNodeError extends Error {
+  override name = 'AgentNodeError';
+  constructor(message: string, readonly result: AgentResult, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** What an agent node writes under `details`. Tool output is left out: it is in the trace, and can be large. */
+export interface AgentDetails {
+  stopReason: StopReason;
+  note?: string;
+  error?: string;
+  steps: number;
+  toolCalls: Array<Pick<AgentToolCall, 'step' | 'name' | 'arguments' | 'outcome'>>;
+  usage: AgentUsage;
+  mode: AgentResult['mode'];
+}
+
 /** Runs one non-branch node and returns the value for its output. */
 export async function executeNode(node: Exclude<NodeDef, BranchNodeDef>, ctx: NodeContext): Promise<unknown> {
   switch (node.kind) {
@@ -66,6 +92,7 @@ export async function executeNode(node: Exclude<NodeDef, BranchNodeDef>, ctx: No
     case 'llm': return llm(node, ctx);
     case 'tool': return tool(node, ctx);
     case 'code': return code(node, ctx);
+    case 'agent': return agent(node, ctx);
   }
 }
 
@@ -174,10 +201,31 @@ function prompt(node: PromptNodeDef, ctx: NodeContext): ChatMessage[] {
     }
     return messages;
   }
-  const paths = Array.isArray(node.context) ? node.context : node.context ? [node.context] : [];
+  const context = contextItems(node.context, ctx.state);
+  const history = historyAt(node.history, ctx.state);
+  const model = budgetModel(ctx.services.llm, node.role ?? 'chat');
+  const built = buildPrompt(
+    {
+      system: node.system !== undefined ? renderTemplate(node.system, ctx.state) : 'You are Baton, a coding assistant.',
+      question: renderTemplate(node.user!, ctx.state),
+      context,
+      history,
+      examples: node.examples,
+    },
+    { contextWindow: model.contextWindow, reservedOutput: model.maxOutputTokens },
+    createTokenCounter(model.model),
+    ctx.services.trace,
+  );
+  ctx.report.promptTokens = built.tokens;
+  ctx.report.droppedContext = built.droppedContext.length;
+  return built.messages;
+}
+
+/** The context items at the given state paths; unset paths are skipped. */
+function contextItems(paths: string | string[] | undefined, state: WorkflowState): ContextItem[] {
   const context: ContextItem[] = [];
-  for (const path of paths) {
-    const value = lookup(ctx.state, path);
+  for (const path of Array.isArray(paths) ? paths : paths ? [paths] : []) {
+    const value = lookup(state, path);
     if (value === undefined || value === null) continue;
     const items = Array.isArray(value) ? value : [value];
     for (const item of items) {
@@ -188,24 +236,13 @@ function prompt(node: PromptNodeDef, ctx: NodeContext): ChatMessage[] {
       });
     }
   }
-  const history = node.history ? lookup(ctx.state, node.history) : undefined;
-  if (history !== undefined && !Array.isArray(history)) throw new TemplateError(`history "${node.history}" is not a list of messages`);
-  const model = budgetModel(ctx.services.llm, node.role ?? 'chat');
-  const built = buildPrompt(
-    {
-      system: node.system !== undefined ? renderTemplate(node.system, ctx.state) : 'You are Baton, a coding assistant.',
-      question: renderTemplate(node.user!, ctx.state),
-      context,
-      history: history as ChatMessage[] | undefined,
-      examples: node.examples,
-    },
-    { contextWindow: model.contextWindow, reservedOutput: model.maxOutputTokens },
-    createTokenCounter(model.model),
-    ctx.services.trace,
-  );
-  ctx.report.promptTokens = built.tokens;
-  ctx.report.droppedContext = built.droppedContext.length;
-  return built.messages;
+  return context;
+}
+
+function historyAt(path: string | undefined, state: WorkflowState): ChatMessage[] | undefined {
+  const history = path ? lookup(state, path) : undefined;
+  if (history !== undefined && !Array.isArray(history)) throw new TemplateError(`history "${path}" is not a list of messages`);
+  return history as ChatMessage[] | undefined;
 }
 
 /** The model whose window the prompt must fit: the role's first choice, which answers when it can. */
@@ -264,6 +301,86 @@ async function tool(node: ToolNodeDef, ctx: NodeContext): Promise<string> {
   if (result.outcome === 'error' && !node.allowError) throw new Error(result.content.replace(/^Error: /, ''));
   return result.content;
 }
+
+const AGENT_SYSTEM = 'You are Baton, a coding assistant working inside the user\'s workspace. Use the tools when the context given is not enough.';
+
+async function agent(node: AgentNodeDef, ctx: NodeContext): Promise<string> {
+  const client = ctx.services.llm;
+  if (!client) throw new NodeConfigError('no model configured (the run has no llm service)');
+  const registry = agentTools(node, ctx);
+  const toolContext = ctx.services.toolContext;
+  if (!toolContext && registry.specs().length) throw new NodeConfigError('no tool context (the run has tools but no host to run them against)');
+  const stream = node.stream && ctx.onToken;
+  const result = await runAgent({
+    llm: client,
+    tools: registry,
+    // With no tools the context is never used; the loop still wants one.
+    toolContext: { ...(toolContext ?? { host: NO_HOST }), trace: ctx.services.trace, signal: ctx.signal },
+    system: node.system !== undefined ? renderTemplate(node.system, ctx.state) : AGENT_SYSTEM,
+    question: renderTemplate(node.question, ctx.state),
+    context: contextItems(node.context, ctx.state),
+    history: historyAt(node.history, ctx.state),
+    role: node.role,
+    task: node.task,
+    maxSteps: node.maxSteps,
+    maxTotalTokens: node.maxTotalTokens,
+    signal: ctx.signal,
+    trace: ctx.services.trace,
+    onToken: stream
+      ? (delta) => {
+        ctx.streamed.tokens++;
+        ctx.onToken!(delta, { node: node.id });
+      }
+      : undefined,
+    onEvent: (e) => {
+      // The agent resets its own step's text when the model call is retried mid-stream.
+      if (e.type === 'reset' && stream) ctx.onReset?.({ node: node.id, reason: e.reason });
+      ctx.onAgentEvent?.(e, { node: node.id });
+    },
+  });
+  ctx.onAgentResult?.(result, { node: node.id });
+  Object.assign(ctx.report, {
+    stopReason: result.stopReason, steps: result.steps, tokensIn: result.usage.promptTokens, tokensOut: result.usage.completionTokens,
+    usageEstimated: result.usage.estimated, toolCalls: result.toolCalls.map((c) => ({ name: c.name, outcome: c.outcome })),
+  });
+  // A run that stopped on an error before the model said anything has no answer: that is a failure
+  // (retry, error edges). One that said something keeps it, with the note, like a step-limit stop.
+  if (result.stopReason === 'error' && result.answer === `[${result.note}]`) {
+    const acted = result.toolCalls.filter((c) => c.outcome !== 'repeated' && registry.get(c.name)?.sideEffects).map((c) => c.name);
+    const message = result.error ?? 'the model did not answer';
+    // Running the agent again would repeat approved edits or commands, or ask the user again.
+    if (acted.length) ctx.report.noRetry = `tools with side effects ran: ${[...new Set(acted)].join(', ')}`;
+    throw new AgentNodeError(message, result, acted.length === 0);
+  }
+  if (node.details) {
+    const details: AgentDetails = {
+      stopReason: result.stopReason, steps: result.steps, usage: result.usage, mode: result.mode,
+      toolCalls: result.toolCalls.map(({ step, name, arguments: args, outcome }) => ({ step, name, arguments: args, outcome })),
+      ...(result.note ? { note: result.note } : {}), ...(result.error ? { error: result.error } : {}),
+    };
+    ctx.writes[node.details] = details;
+  }
+  return result.answer;
+}
+
+/** The run's registry, or the subset the node names. */
+function agentTools(node: AgentNodeDef, ctx: NodeContext): ToolRegistry {
+  const all = ctx.services.tools;
+  if (!node.tools) return all ?? new ToolRegistry();
+  const missing = node.tools.filter((t) => !all?.has(t));
+  if (missing.length) throw new NodeConfigError(`no tool named ${missing.map((t) => `"${t}"`).join(', ')}`);
+  return new ToolRegistry().register(...node.tools.map((t) => all!.get(t)!));
+}
+
+/** A host for a tool-less agent: nothing can reach it, but the loop's context needs one. */
+const NO_HOST: ToolContext['host'] = {
+  root: '',
+  readFile: () => Promise.reject(new Error('no host')),
+  getDiagnostics: () => Promise.reject(new Error('no host')),
+  requestApproval: () => Promise.resolve(false),
+  applyEdit: () => Promise.reject(new Error('no host')),
+  runCommand: () => Promise.reject(new Error('no host')),
+};
 
 async function code(node: CodeNodeDef, ctx: NodeContext): Promise<unknown> {
   const functions = ctx.services.functions ?? BUILTIN_FUNCTIONS;

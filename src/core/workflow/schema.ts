@@ -112,6 +112,36 @@ const CodeNode = z.strictObject({
   output: StateKey.optional(),
 });
 
+/**
+ * The agent loop as one node: the model answers `question`, calling tools as it needs them. Per-node
+ * retry re-runs it only when none of its tools had side effects (an approved edit or command is
+ * never repeated, a refused one never asked again).
+ */
+const AgentNode = z.strictObject({
+  ...retriable,
+  kind: z.literal('agent'),
+  /** Templates, like a prompt node's user and system. */
+  question: z.string(),
+  system: z.string().optional(),
+  /** State paths holding context items (retrieval results) or arrays of them. */
+  context: z.union([Path, z.array(Path)]).optional(),
+  history: Path.optional(),
+  /** The tools it may call, by name; default every tool of the run's registry. [] gives none. */
+  tools: z.array(z.string().min(1)).optional(),
+  role: z.enum(['chat', 'fast']).optional(),
+  task: z.enum(['edit', 'chat', 'brainstorm']).optional(),
+  /** Model calls at most (default 8). */
+  maxSteps: z.number().int().min(1).max(50).optional(),
+  /** Prompt plus completion tokens over all steps. */
+  maxTotalTokens: z.number().int().min(1).optional(),
+  /** Send the agent's tokens to the run's onToken. */
+  stream: z.boolean().optional(),
+  /** The answer. */
+  output: StateKey,
+  /** Where to put { stopReason, note?, error?, steps, toolCalls, usage, mode }. */
+  details: StateKey.optional(),
+});
+
 const Condition = z.strictObject({
   path: Path,
   equals: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
@@ -136,7 +166,7 @@ const BranchNode = z.strictObject({
 });
 
 export const NODE_SCHEMAS = {
-  retrieve: RetrieveNode, prompt: PromptNode, llm: LlmNode, tool: ToolNode, code: CodeNode, branch: BranchNode,
+  retrieve: RetrieveNode, prompt: PromptNode, llm: LlmNode, tool: ToolNode, code: CodeNode, branch: BranchNode, agent: AgentNode,
 } as const;
 export type NodeKind = keyof typeof NODE_SCHEMAS;
 export const NODE_KINDS = Object.keys(NODE_SCHEMAS) as NodeKind[];
@@ -147,8 +177,9 @@ export type LlmNodeDef = z.output<typeof LlmNode>;
 export type ToolNodeDef = z.output<typeof ToolNode>;
 export type CodeNodeDef = z.output<typeof CodeNode>;
 export type BranchNodeDef = z.output<typeof BranchNode>;
+export type AgentNodeDef = z.output<typeof AgentNode>;
 export type Condition = z.output<typeof Condition>;
-export type NodeDef = RetrieveNodeDef | PromptNodeDef | LlmNodeDef | ToolNodeDef | CodeNodeDef | BranchNodeDef;
+export type NodeDef = RetrieveNodeDef | PromptNodeDef | LlmNodeDef | ToolNodeDef | CodeNodeDef | BranchNodeDef | AgentNodeDef;
 
 const StateDecl = z.strictObject({
   type: z.enum(['string', 'number', 'boolean', 'object', 'array', 'any']).default('any'),
@@ -309,7 +340,7 @@ export interface ValidateOptions {
   file?: string;
   /** Code function names that exist; when given, `code` nodes naming others are errors. */
   functions?: Iterable<string>;
-  /** Tool names that exist; when given, `tool` nodes naming others are errors. */
+  /** Tool names that exist; when given, `tool` nodes and `agent` node tool lists naming others are errors. */
   tools?: Iterable<string>;
 }
 
@@ -368,7 +399,10 @@ function crossCheck(def: WorkflowDefinition, opts: ValidateOptions): WorkflowIss
   });
 
   const known = new Set<string>([...Object.keys(def.state), 'error']);
-  for (const n of def.nodes) if ('output' in n && n.output) known.add(n.output);
+  for (const n of def.nodes) {
+    if ('output' in n && n.output) known.add(n.output);
+    if (n.kind === 'agent' && n.details) known.add(n.details);
+  }
   const checkPath = (node: string, field: string, path: string) => {
     const problem = pathProblem(path);
     if (problem) return push(node, field, problem);
@@ -404,6 +438,16 @@ function crossCheck(def: WorkflowDefinition, opts: ValidateOptions): WorkflowIss
       case 'tool':
         checkArgs(n.id, 'args', n.args ?? {});
         if (tools && !tools.has(n.tool)) push(n.id, 'tool', `no tool named "${n.tool}" (available: ${[...tools].join(', ')})`);
+        break;
+      case 'agent':
+        checkTemplate(n.id, 'question', n.question);
+        if (n.system !== undefined) checkTemplate(n.id, 'system', n.system);
+        (Array.isArray(n.context) ? n.context : n.context ? [n.context] : []).forEach((p) => checkPath(n.id, 'context', p));
+        if (n.history) checkPath(n.id, 'history', n.history);
+        if (n.details === n.output) push(n.id, 'details', 'must differ from "output"');
+        n.tools?.forEach((t, i) => {
+          if (tools && !tools.has(t)) push(n.id, `tools[${i}]`, `no tool named "${t}" (available: ${[...tools].join(', ')})`);
+        });
         break;
       case 'code':
         checkArgs(n.id, 'args', n.args ?? {});
