@@ -25,6 +25,7 @@ import { runWorkflow, WorkflowCancelledError, WorkflowRunError } from './workflo
 import { loadBuiltinWorkflows, loadWorkflows, type LoadedWorkflow } from './workflow/loader';
 import type { WorkflowState } from './workflow/nodes';
 import type { WorkflowDefinition } from './workflow/schema';
+import { route, type Route } from './router';
 
 export interface AskOptions {
   host: EditorHost;
@@ -46,7 +47,8 @@ export interface AskOptions {
 export interface AskResult {
   answer: string;
   sources: Citation[];
-  mode: 'agent' | 'retrieval-only';
+  /** lookup: a "where is X defined / used" request answered from the index, no model. */
+  mode: 'agent' | 'retrieval-only' | 'lookup';
   /** Why the answer is limited (no model, step limit, ...). */
   note?: string;
   stopReason?: StopReason;
@@ -69,6 +71,9 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
   const store = new ConversationStore(root);
   try {
     const conversation = opts.conversationId ? await store.open(opts.conversationId) : store.create();
+    const routed = await route({ text: opts.question }, { embedder: index.embedder, lexical: index.retriever.lexicalIndex });
+    trace.add('note', 'route', { workflow: routed.workflow, via: routed.via, confidence: routed.confidence, reason: routed.reason });
+    if (routed.workflow === 'search' && routed.symbol) return lookup(routed, index, conversation.id, trace);
     const llm = await connect(config.llm, opts);
     if ('problem' in llm) trace.add('note', 'retrieval-only', { reason: llm.problem });
     let history: unknown[] = [];
@@ -260,4 +265,30 @@ function citation(r: SearchResult): Citation {
 
 function firstLine(text: string): string {
   return text.split('\n')[0];
+}
+
+/** Answers "where is X defined / used" from the index alone: no model, no waiting. */
+function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace: Trace): AskResult {
+  const symbol = routed.symbol!;
+  const lexical = index.retriever.lexicalIndex;
+  const definitions = lexical.findSymbol(symbol, 5).filter((r) => r.score >= 2);
+  const hits = routed.lookup === 'references'
+    ? lexical.search(symbol, 20).filter((r) => r.chunk.text.includes(symbol.split(/[.:#]/).pop()!) && !definitions.some((d) => d.chunk.id === r.chunk.id)).slice(0, 8)
+    : definitions;
+  const heading = routed.lookup === 'references' ? `\`${symbol}\` is used in:` : `\`${symbol}\` is defined in:`;
+  const lines = hits.length
+    ? [heading, ...hits.flatMap(({ chunk }) => [
+        '',
+        `${chunk.path}:${chunk.startLine}-${chunk.endLine}${chunk.symbol ? `  ${chunk.symbol}` : ''}`,
+        ...chunk.text.split('\n').filter((l) => l.trim()).slice(0, 3).map((l) => `    ${l.length > 110 ? `${l.slice(0, 107)}...` : l}`),
+      ])]
+    : [`No ${routed.lookup === 'references' ? 'uses' : 'definition'} of \`${symbol}\` found in the index.`];
+  trace.add('note', 'lookup', { symbol, kind: routed.lookup, results: hits.length });
+  return {
+    answer: lines.join('\n'),
+    sources: hits.map(({ chunk }) => ({ path: chunk.path, startLine: chunk.startLine, endLine: chunk.endLine })),
+    mode: 'lookup',
+    conversationId,
+    trace: trace.events,
+  };
 }

@@ -75,6 +75,16 @@ describe('baton ask', function () {
     assert.equal(notes.length, 1);
   });
 
+  it('answers "where is X defined" from the index, without calling a model', async () => {
+    const r = await runCli(['ask', '--dir', ws.root, '--json', 'where is retryWithBackoff defined?'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.mode, 'lookup');
+    assert.match(out.answer, /^`retryWithBackoff` is defined in:\n\nsrc\/util\/retry\.ts:\d+-\d+  retryWithBackoff/);
+    assert.match(out.sources[0], /^src\/util\/retry\.ts:\d+-\d+$/);
+    assert.equal(server.requestsTo(ROUTE).length, 0, 'no model call');
+  });
+
   it('refuses a side-effecting tool without a TTY or --yes, and runs nothing', async () => {
     server.script(ROUTE,
       { kind: 'chat', toolCalls: [{ name: 'run_command', arguments: JSON.stringify({ command: 'touch pwned.marker' }) }] },
