@@ -26,6 +26,8 @@ import { loadBuiltinWorkflows, loadWorkflows, type LoadedWorkflow } from './work
 import type { WorkflowState } from './workflow/nodes';
 import type { WorkflowDefinition } from './workflow/schema';
 import { route, type Route } from './router';
+import { LongTermMemory } from './memory/longTerm';
+import type { ContextItem } from './prompt/builder';
 
 export interface AskOptions {
   host: EditorHost;
@@ -86,6 +88,8 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
     const def = withK(workflow.definition, opts.k);
     const input: Record<string, unknown> = { question: opts.question };
     if (def.state.history) input.history = history;
+    const memory = new LongTermMemory(root, { embedder: index.embedder, trace });
+    if (def.state.memory) input.memory = await recallMemory(memory, opts.question, trace);
     // The last agent result, kept even when its node then fails or the run is cancelled.
     let agent: AgentResult | undefined;
     let step = 1;
@@ -139,6 +143,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       conversation.addUser(opts.question);
       conversation.addAssistant(answer, { sources });
       await store.save(conversation);
+      if (result?.stopReason === 'answer') await rememberAnswer(memory, opts.question, answer, trace);
       return {
         answer,
         sources,
@@ -291,4 +296,29 @@ function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace
     conversationId,
     trace: trace.events,
   };
+}
+
+/** Memory items recalled for the question, as context the prompt builder drops before code. */
+async function recallMemory(memory: LongTermMemory, question: string, trace: Trace): Promise<ContextItem[]> {
+  try {
+    const hits = await memory.recall(question, 3);
+    return hits.map((h) => ({
+      path: '.baton/memory', language: 'text',
+      text: `${h.kind === 'answer' ? 'An earlier answer' : 'A fact'} (${h.createdAt.slice(0, 10)}): ${h.text}`,
+      // Below every retrieved chunk (scores up to 1), so under a tight budget memory goes first.
+      score: Math.min(h.score, 1) * 0.5,
+    }));
+  } catch (err) {
+    trace.add('note', 'memory', { recall: 'failed', error: (err as Error).message });
+    return [];
+  }
+}
+
+/** Past answers are long-term memory; one that looks like it holds a secret is not kept. */
+async function rememberAnswer(memory: LongTermMemory, question: string, answer: string, trace: Trace): Promise<void> {
+  try {
+    await memory.remember(`Question: ${question}\nAnswer: ${answer}`, { kind: 'answer', source: 'ask' });
+  } catch (err) {
+    trace.add('note', 'memory', { remember: 'skipped', reason: (err as Error).message });
+  }
 }

@@ -75,6 +75,21 @@ describe('baton ask', function () {
     assert.equal(notes.length, 1);
   });
 
+  it('remembers past answers and recalls them, fenced, for a related question; never one holding a secret', async () => {
+    server.script(ROUTE, { kind: 'chat', content: 'Invoices are totalled by invoice_total_cents in scripts/parse_invoice.py:21-23.' });
+    assert.equal((await runCli(['ask', '--dir', ws.root, 'How is the invoice total computed?'], { env })).code, 0);
+    server.script(ROUTE, { kind: 'chat', content: 'Use the key sk-abcdefghijklmnopqrstuvwxyz123456 to call it.' });
+    assert.equal((await runCli(['ask', '--dir', ws.root, 'Which key do I use for the invoice API?'], { env })).code, 0);
+    server.reset();
+    server.script(ROUTE, { kind: 'chat', content: 'As before: scripts/parse_invoice.py:21-23.' });
+    const r = await runCli(['ask', '--dir', ws.root, 'Remind me how the invoice total is computed'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const sent = JSON.stringify(server.requestsTo(ROUTE)[0].body);
+    assert.match(sent, /untrusted-data[^"]*source=\\".baton\/memory\\"/, 'memory arrives fenced as data');
+    assert.match(sent, /An earlier answer \(\d{4}-\d\d-\d\d\): Question: How is the invoice total computed\?/);
+    assert.ok(!sent.includes('sk-abcdefghijklmnopqrstuvwxyz123456'), 'an answer holding a key was never remembered');
+  });
+
   it('answers "where is X defined" from the index, without calling a model', async () => {
     const r = await runCli(['ask', '--dir', ws.root, '--json', 'where is retryWithBackoff defined?'], { env });
     assert.equal(r.code, 0, r.stderr);

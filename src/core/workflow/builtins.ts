@@ -17,6 +17,7 @@ const ask: WorkflowInput = {
     question: { type: 'string', required: true },
     history: { type: 'array', default: [], description: 'Earlier turns of the conversation, oldest first.' },
     context: { type: 'array' },
+    memory: { type: 'array', default: [], description: 'Facts and past answers recalled from long-term memory, as context items.' },
     answer: { type: 'string' },
     agent: { type: 'object', description: 'How the agent ended: stopReason, note, steps, toolCalls, usage.' },
   },
@@ -24,7 +25,7 @@ const ask: WorkflowInput = {
   nodes: [
     { id: 'retrieve', kind: 'retrieve', query: '{{question}}', k: 8, output: 'context' },
     {
-      id: 'answer', kind: 'agent', question: '{{question}}', context: 'context', history: 'history', task: 'chat', stream: true,
+      id: 'answer', kind: 'agent', question: '{{question}}', context: ['context', 'memory'], history: 'history', task: 'chat', stream: true,
       output: 'answer', details: 'agent',
       // The prompt builder appends the rule that fenced workspace text is data, not instructions.
       system: [
