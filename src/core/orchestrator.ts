@@ -85,7 +85,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       history = await conversation.historyFor(Math.floor(chat.contextWindow / 4), createTokenCounter(chat.model), { trace, signal: opts.signal });
     }
 
-    const def = withK(workflow.definition, opts.k);
+    const def = withRoute(withK(workflow.definition, opts.k), routed);
     const input: Record<string, unknown> = { question: opts.question };
     if (def.state.history) input.history = history;
     const memory = new LongTermMemory(root, { embedder: index.embedder, trace });
@@ -176,6 +176,16 @@ async function askWorkflow(root: string, tools: string[], opts: AskOptions): Pro
 function withK(def: WorkflowDefinition, k: number | undefined): WorkflowDefinition {
   if (k === undefined) return def;
   return { ...def, nodes: def.nodes.map((n) => (n.kind === 'retrieve' ? { ...n, k } : n)) };
+}
+
+/** The route picks the model role and task (temperature) of the workflow's agent and llm nodes:
+ * "fix the off-by-one in parseRange" runs as a low-temperature edit. The default route changes nothing. */
+function withRoute(def: WorkflowDefinition, routed: Route): WorkflowDefinition {
+  if (routed.via === 'default') return def;
+  return {
+    ...def,
+    nodes: def.nodes.map((n) => (n.kind === 'agent' || n.kind === 'llm' ? { ...n, task: routed.task, role: routed.role } : n)),
+  };
 }
 
 /** What the workflow's retrieve nodes found; a search of its own when none of them ran. */

@@ -90,6 +90,20 @@ describe('baton ask', function () {
     assert.ok(!sent.includes('sk-abcdefghijklmnopqrstuvwxyz123456'), 'an answer holding a key was never remembered');
   });
 
+  it('runs a routed request with its task: /fix as a low-temperature edit, a question as chat', async () => {
+    server.script(ROUTE, { kind: 'chat', content: 'Stop after the last attempt: src/util/retry.ts:6-19.' }, { kind: 'chat', content: 'It signs tokens.' });
+    const fix = await runCli(['ask', '--dir', ws.root, '--json', '/fix the retry loop sleeps after the last attempt'], { env });
+    assert.equal(fix.code, 0, fix.stderr);
+    const question = await runCli(['ask', '--dir', ws.root, '--json', 'How are session tokens signed?'], { env });
+    assert.equal(question.code, 0, question.stderr);
+    const [fixBody, questionBody] = server.requestsTo(ROUTE).map((q) => q.body as { temperature?: number });
+    assert.equal(fixBody.temperature, 0.1);
+    assert.equal(questionBody.temperature, 0.3);
+    const route = JSON.parse(fix.stdout).trace.find((e: { kind: string; name?: string }) => e.kind === 'note' && e.name === 'route');
+    assert.equal(route.data.workflow, 'fix');
+    assert.equal(route.data.via, 'rule');
+  });
+
   it('answers "where is X defined" from the index, without calling a model', async () => {
     const r = await runCli(['ask', '--dir', ws.root, '--json', 'where is retryWithBackoff defined?'], { env });
     assert.equal(r.code, 0, r.stderr);
