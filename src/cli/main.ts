@@ -91,19 +91,16 @@ async function runIndex(args: string[]): Promise<number> {
   const batonDir = batonDirOf(root);
   const embedder = createEmbedder(spec, { inWorker: true });
   const progress = new ProgressLine();
-  const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
   let summary: IndexSummary;
   try {
-    summary = await indexWorkspace({
+    summary = await interruptible((signal) => indexWorkspace({
       root,
       batonDir,
       embedder,
       extraIgnores: config.ignore,
       maxFileBytes: config.maxFileBytes,
       rebuild: Boolean(values.rebuild),
-      signal: abort.signal,
+      signal,
       onProgress: (p) => progress.update(p),
       onSkip: values.verbose
         ? (path, reason, detail) => {
@@ -111,10 +108,9 @@ async function runIndex(args: string[]): Promise<number> {
             console.error(`skipped ${path}: ${reason}${detail ? ` (${detail})` : ''}`);
           }
         : undefined,
-    });
+    }));
   } finally {
     progress.clear();
-    process.off('SIGINT', onSignal);
     await embedder?.dispose();
   }
   await saveEmbedderSpec(batonDir, spec);
@@ -201,37 +197,30 @@ async function runAsk(args: string[]): Promise<number> {
   const root = workspaceDir(values.dir);
   // Side-effecting tools ask on a TTY; without one they are refused unless --yes.
   const host = new NodeHost({ root, autoApprove: Boolean(values.yes) });
-  const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
   const stream = !values.json;
   let streamed = false;
-  try {
-    const result = await ask({
-      host,
-      question: positionals.join(' '),
-      model: values.model,
-      conversationId: values.conversation,
-      signal: abort.signal,
-      onToken: stream ? (delta) => { streamed = true; process.stdout.write(delta); } : undefined,
-      onEvent: stream
-        ? (e) => {
-            if (e.type === 'reset') process.stdout.write('\n[the model connection broke; retrying]\n');
-            if (e.type === 'tool-call') console.error(`baton: ${e.name} ${e.arguments.length > 120 ? `${e.arguments.slice(0, 117)}...` : e.arguments}`);
-          }
-        : undefined,
-      onNotice: (m) => console.error(`baton: ${m}`),
-    });
-    const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
-    if (values.json) {
-      process.stdout.write(JSON.stringify({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: result.trace }) + '\n');
-    } else {
-      if (!streamed) process.stdout.write(result.answer);
-      process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${s}`).join('\n') || '  (none)'}\n`);
-      if (result.note) console.error(`baton: ${result.note}`);
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
+  const result = await interruptible((signal) => ask({
+    host,
+    question: positionals.join(' '),
+    model: values.model,
+    conversationId: values.conversation,
+    signal,
+    onToken: stream ? (delta) => { streamed = true; process.stdout.write(delta); } : undefined,
+    onEvent: stream
+      ? (e) => {
+          if (e.type === 'reset') process.stdout.write('\n[the model connection broke; retrying]\n');
+          if (e.type === 'tool-call') console.error(`baton: ${e.name} ${e.arguments.length > 120 ? `${e.arguments.slice(0, 117)}...` : e.arguments}`);
+        }
+      : undefined,
+    onNotice: (m) => console.error(`baton: ${m}`),
+  }));
+  const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: result.trace }) + '\n');
+  } else {
+    if (!streamed) process.stdout.write(result.answer);
+    process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${s}`).join('\n') || '  (none)'}\n`);
+    if (result.note) console.error(`baton: ${result.note}`);
   }
   return 0;
 }
@@ -254,27 +243,32 @@ async function runRun(args: string[]): Promise<number> {
     }
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new UsageError('--input must be a JSON object');
   }
+  const result = await interruptible((signal) => runNamedWorkflow({
+    host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
+    workflow: positionals[0],
+    input,
+    signal,
+    onToken: values.json ? undefined : (delta) => process.stdout.write(delta),
+    onNotice: (m) => console.error(`baton: ${m}`),
+  })).catch((err) => {
+    throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
+  });
+  for (const notice of result.notices) console.error(`baton: ${notice}`);
+  if (values.json) process.stdout.write(JSON.stringify({ outputs: result.outputs, trace: result.trace }) + '\n');
+  else process.stdout.write(`\n\n${JSON.stringify(result.outputs, null, 2)}\n`);
+  return 0;
+}
+
+/** Runs `work` with a signal that Ctrl-C aborts, so a long index or answer stops cleanly. */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   try {
-    const result = await runNamedWorkflow({
-      host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
-      workflow: positionals[0],
-      input,
-      signal: abort.signal,
-      onToken: values.json ? undefined : (delta) => process.stdout.write(delta),
-      onNotice: (m) => console.error(`baton: ${m}`),
-    }).catch((err) => {
-      throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
-    });
-    for (const notice of result.notices) console.error(`baton: ${notice}`);
-    if (values.json) process.stdout.write(JSON.stringify({ outputs: result.outputs, trace: result.trace }) + '\n');
-    else process.stdout.write(`\n\n${JSON.stringify(result.outputs, null, 2)}\n`);
+    return await work(abort.signal);
   } finally {
     process.off('SIGINT', onSignal);
   }
-  return 0;
 }
 
 function jsonResult(r: SearchResult) {
