@@ -95,11 +95,11 @@ describe('workflow engine', function () {
     assert.ok(result.notices.some((n) => /dense retrieval unavailable/.test(n)), result.notices.join('; '));
   });
 
-  it('runs the other built-ins (explain, generate, fix, tests) on a selection and extracts the code', async () => {
+  it('runs the other built-ins (explain, generate, tests) on a selection and extracts the code', async () => {
     const builtins = loadBuiltinWorkflows();
     const selection = { path: 'src/auth/session.ts', startLine: 1, endLine: 3, text: 'export function isExpired(s: Session) {\n  return s.expires < Date.now();\n}' };
     const inputs: Record<string, Record<string, unknown>> = {
-      explain: { selection }, generate: { request: 'a helper that refreshes a session token' }, fix: { selection, diagnostics: 'TS2304: Cannot find name Session' }, tests: { selection },
+      explain: { selection }, generate: { request: 'a helper that refreshes a session token' }, tests: { selection },
     };
     for (const [id, input] of Object.entries(inputs)) {
       server.reset();
@@ -111,6 +111,22 @@ describe('workflow engine', function () {
       const user = sent()[0].messages.at(-1)!.content;
       if ('selection' in input) assert.match(user, /<untrusted-data-[0-9a-f]{8} source="src\/auth\/session\.ts:1-3">\n```\nexport function isExpired/, id);
     }
+  });
+
+  it('fix returns a validated codeFix object, repairing an invalid first reply once', async () => {
+    const selection = { path: 'src/auth/session.ts', startLine: 1, endLine: 3, text: 'export function isExpired(s: Session) {\n  return s.expires < Date.now();\n}' };
+    server.chatModel.models = ['test-chat'];
+    server.script(ROUTE,
+      { kind: 'chat', content: '{"explanation": "expires is named expiresAt"}' },
+      { kind: 'chat', content: '{"explanation": "The field is expiresAt.", "code": "export function isExpired(s: Session) {\\n  return s.expiresAt < Date.now();\\n}"}' });
+    const result = await run(loadBuiltinWorkflows().get('fix')!.definition, { selection, diagnostics: "TS2339: Property 'expires' does not exist" });
+    assert.deepEqual(result.outputs.fix, {
+      explanation: 'The field is expiresAt.',
+      code: 'export function isExpired(s: Session) {\n  return s.expiresAt < Date.now();\n}',
+    });
+    const [first, repair] = sent();
+    assert.deepEqual((first as unknown as { response_format?: { type: string } }).response_format?.type, 'json_object');
+    assert.match(String(repair.messages.at(-1)!.content), /did not match the required codeFix JSON schema:[\s\S]*code/);
   });
 
   it('runs the targets of one node in parallel, and a join waits for all of its inputs', async () => {

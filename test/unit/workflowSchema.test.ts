@@ -39,6 +39,20 @@ describe('workflow schema', () => {
     assert.deepEqual(BUILTIN_WORKFLOWS.map((w) => w.id), ['ask', 'explain', 'generate', 'fix', 'tests']);
   });
 
+  it('accepts only known output schemas on llm nodes', () => {
+    const wf = (schema: string) => ({
+      id: 'w', start: 'p', state: { out: { type: 'object' } },
+      nodes: [
+        { id: 'p', kind: 'prompt', messages: [{ role: 'user', content: 'hi' }], output: 'messages' },
+        { id: 'm', kind: 'llm', messages: 'messages', schema, output: 'out' },
+      ],
+      edges: [{ from: 'p', to: 'm' }],
+    });
+    assert.equal(parseWorkflow(wf('codeFix')).nodes[1].kind, 'llm');
+    const { message } = issuesOf(wf('anythingGoes'));
+    assert.match(message, /node "m", field "schema": unknown output schema \(known: codeFix\)/);
+  });
+
   it('fills defaults: edges, outputs, maxIterations, retry backoff', () => {
     const def = parseWorkflow({ id: 'one', start: 'a', nodes: [{ id: 'a', kind: 'code', fn: 'passthrough', retry: { attempts: 2 } }] });
     assert.deepEqual(def.edges, []);

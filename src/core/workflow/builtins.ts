@@ -94,15 +94,14 @@ const generate: WorkflowInput = {
 const fix: WorkflowInput = {
   id: 'fix',
   name: 'Fix',
-  description: 'Proposes a corrected version of the selected code.',
+  description: 'Proposes a corrected version of the selected code, as a validated { explanation, code } object.',
   state: {
     selection,
     problem: { type: 'string', default: 'Find and fix the bugs in this code.' },
     diagnostics: { type: 'string', default: '(none reported)', description: 'Compiler or linter messages for the selection.' },
     context: { type: 'array' },
     messages: { type: 'array' },
-    answer: { type: 'string' },
-    code: { type: 'string' },
+    fix: { type: 'object', description: 'The codeFix output: explanation, and the corrected selection as code.' },
   },
   start: 'retrieve',
   nodes: [
@@ -110,14 +109,14 @@ const fix: WorkflowInput = {
     {
       id: 'prompt', kind: 'prompt', context: ['selection', 'context'], output: 'messages',
       system: 'You are Baton, a coding assistant. Fix the selected code with the smallest change that solves the problem. ' +
-        'Reply with the corrected selection, complete, in one fenced code block (it replaces the selection as is), then explain the fix briefly.',
+        'Give the complete corrected selection (it replaces the selection as is) and a brief explanation of the fix.',
       user: 'Fix the excerpt of {{selection.path}} shown first above.\n\nProblem: {{problem}}\n\nDiagnostics:\n{{diagnostics}}',
     },
-    { id: 'answer', kind: 'llm', messages: 'messages', task: 'edit', stream: true, output: 'answer' },
-    { id: 'extract', kind: 'code', fn: 'extractCodeBlock', args: { text: '{{answer}}' }, output: 'code' },
+    // Structured: the surface turns `fix.code` into a diff to review, so it must be exactly the code.
+    { id: 'answer', kind: 'llm', messages: 'messages', task: 'edit', schema: 'codeFix', output: 'fix' },
   ],
-  edges: [{ from: 'retrieve', to: 'prompt' }, { from: 'prompt', to: 'answer' }, { from: 'answer', to: 'extract' }],
-  outputs: ['answer', 'code', 'context'],
+  edges: [{ from: 'retrieve', to: 'prompt' }, { from: 'prompt', to: 'answer' }],
+  outputs: ['fix', 'context'],
 };
 
 /** Existing tests and related code are looked up in parallel; the prompt joins both. */

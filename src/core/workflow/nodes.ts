@@ -10,11 +10,12 @@ import type { Trace } from '../trace';
 import { createTokenCounter } from '../llm/tokens';
 import { buildPrompt, type ContextItem } from '../prompt/builder';
 import { fenceUntrusted, rangeLabel, UNTRUSTED_DATA_RULES } from '../prompt/fence';
-import { extractJson } from '../prompt/structured';
+import { extractJson, generateStructured, structuredModeFor } from '../prompt/structured';
 import {
   PATH_RE,
   type AgentNodeDef, type BranchNodeDef, type CodeNodeDef, type Condition, type LlmNodeDef, type NodeDef, type PromptNodeDef, type RetrieveNodeDef, type ToolNodeDef,
 } from './schema';
+import { OUTPUT_SCHEMAS, type OutputSchemaName } from './outputSchemas';
 
 export type WorkflowState = Record<string, unknown>;
 
@@ -259,6 +260,7 @@ async function llm(node: LlmNodeDef, ctx: NodeContext): Promise<unknown> {
   if (!client) throw new NodeConfigError('no model configured (the run has no llm service)');
   const messages = lookup(ctx.state, node.messages);
   if (!Array.isArray(messages)) throw new NodeConfigError(`"${node.messages}" is not a list of messages (is a prompt node writing it?)`);
+  if (node.schema) return structuredLlm(node, node.schema as OutputSchemaName, messages as ChatMessage[], client, ctx);
   const onToken = node.stream && ctx.onToken
     ? (delta: string) => {
       ctx.streamed.tokens++;
@@ -286,6 +288,26 @@ async function llm(node: LlmNodeDef, ctx: NodeContext): Promise<unknown> {
     usageEstimated: result.usage.estimated, attempts: result.attempts,
   });
   return node.json ? extractJson(result.content) : result.content;
+}
+
+/** A schema-constrained reply (json_schema, a tool call or json_object, whatever the model
+ * supports), validated, with one repair round that shows the model its validation errors. */
+async function structuredLlm(node: LlmNodeDef, name: OutputSchemaName, messages: ChatMessage[], client: LlmClient, ctx: NodeContext): Promise<unknown> {
+  const role = (node.role ?? 'chat') as ModelRole;
+  const out = await generateStructured({
+    chat: (req) => client.chat(req, { role, task: node.task, trace: ctx.services.trace }),
+    messages,
+    schema: OUTPUT_SCHEMAS[name],
+    name,
+    mode: structuredModeFor(client.chain(role)[0]),
+    temperature: node.temperature,
+    maxTokens: node.maxTokens,
+    signal: ctx.signal,
+    trace: ctx.services.trace,
+  });
+  const usage = out.result.usage;
+  Object.assign(ctx.report, { model: out.result.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens, attempts: out.attempts });
+  return out.value;
 }
 
 async function tool(node: ToolNodeDef, ctx: NodeContext): Promise<string> {

@@ -6,6 +6,7 @@
 // nodes, unreachable nodes, loops that no branch node bounds, template paths that name no state
 // key. Every problem is reported as `file: node "id", field: message`, all of them at once.
 import { z } from 'zod';
+import { OUTPUT_SCHEMAS, isOutputSchemaName } from './outputSchemas';
 
 // ---------------------------------------------------------------------------------------------
 // Templates and state paths
@@ -87,6 +88,9 @@ const LlmNode = z.strictObject({
   maxTokens: z.number().int().min(1).optional(),
   /** Ask for a JSON object and store it parsed. */
   json: z.boolean().optional(),
+  /** Ask for a named structured output (outputSchemas.ts): schema-constrained where the server
+   * supports it, validated, with one repair round; the validated object is stored. */
+  schema: z.string().refine(isOutputSchemaName, { message: `unknown output schema (known: ${Object.keys(OUTPUT_SCHEMAS).join(', ')})` }).optional(),
   /** Send this node's tokens to the run's onToken. */
   stream: z.boolean().optional(),
   output: StateKey,
