@@ -28,6 +28,7 @@ import type { WorkflowDefinition } from './workflow/schema';
 import { route, type Route } from './router';
 import { LongTermMemory } from './memory/longTerm';
 import type { ContextItem } from './prompt/builder';
+import { workspaceServices } from './workflowRunner';
 
 export interface AskOptions {
   host: EditorHost;
@@ -97,13 +98,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
     try {
       const run = await runWorkflow(def, {
         input,
-        services: {
-          llm: 'client' in llm ? llm.client : undefined,
-          retriever: index.retriever,
-          tools,
-          toolContext: { host: opts.host, retriever: index.retriever, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes } },
-          trace,
-        },
+        services: workspaceServices(opts.host, config, { llm: 'client' in llm ? llm.client : undefined, retriever: index.retriever, tools, trace }),
         signal: opts.signal,
         onToken: opts.onToken && ((delta) => opts.onToken!(delta)),
         // One reset event per discarded answer, whether the agent's model call or the node was retried.

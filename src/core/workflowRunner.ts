@@ -2,10 +2,12 @@
 // workspace's services — index, model, tools behind the host's approvals.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from './config';
+import { loadConfig, type BatonConfig } from './config';
 import { openIndexForSearch, batonDirOf, type OpenedIndex } from './index/workspaceIndex';
 import { LlmClient } from './llm/client';
-import { createCoreToolRegistry } from './tools/registry';
+import { createCoreToolRegistry, type ToolRegistry } from './tools/registry';
+import type { Retriever } from './index/retriever';
+import type { WorkflowServices } from './workflow/nodes';
 import { loadWorkflows } from './workflow/loader';
 import { runWorkflow } from './workflow/engine';
 import { Trace, type TraceEvent } from './trace';
@@ -56,13 +58,7 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
   try {
     const result = await runWorkflow(entry.definition, {
       input: opts.input,
-      services: {
-        llm,
-        retriever: index?.retriever ?? null,
-        tools,
-        toolContext: { host: opts.host, retriever: index?.retriever ?? null, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes } },
-        trace,
-      },
+      services: workspaceServices(opts.host, config, { llm, retriever: index?.retriever ?? null, tools, trace }),
       signal: opts.signal,
       onToken: opts.onToken ? (delta) => opts.onToken!(delta) : undefined,
     });
@@ -70,4 +66,17 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
   } finally {
     await index?.close();
   }
+}
+
+/** The services a workflow run gets in a workspace (one shape for `ask` and `baton run`): tools see
+ * the same index and the same ignore settings as the indexer. */
+export function workspaceServices(
+  host: EditorHost,
+  config: BatonConfig,
+  parts: { llm?: LlmClient; retriever: Retriever | null; tools: ToolRegistry; trace: Trace },
+): WorkflowServices {
+  return {
+    ...parts,
+    toolContext: { host, retriever: parts.retriever, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes } },
+  };
 }
