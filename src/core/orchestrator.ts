@@ -69,7 +69,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
   const config = loadConfig(root);
   const trace = new Trace();
   const tools = createCoreToolRegistry();
-  const workflow = await askWorkflow(root, tools.specs().map((s) => s.name), opts);
+  const workflows = await workspaceWorkflows(root, tools.specs().map((s) => s.name), opts);
   const index = await openOrBuildIndex(root, config, opts);
   const store = new ConversationStore(root);
   try {
@@ -86,8 +86,9 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       history = await conversation.historyFor(Math.floor(chat.contextWindow / 4), createTokenCounter(chat.model), { trace, signal: opts.signal });
     }
 
+    const { workflow, input } = commandWorkflow(routed, opts.question, workflows) ?? { workflow: workflows.ask, input: { question: opts.question } };
+    trace.add('note', 'workflow', { id: workflow.definition.id, source: workflow.source });
     const def = withRoute(withK(workflow.definition, opts.k), routed);
-    const input: Record<string, unknown> = { question: opts.question };
     if (def.state.history) input.history = history;
     const memory = new LongTermMemory(root, { embedder: index.embedder, trace });
     if (def.state.memory) input.memory = await recallMemory(memory, opts.question, trace);
@@ -154,17 +155,29 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
   }
 }
 
-/** The workspace's `ask` workflow; the built-in one when a user file cannot serve as it. */
-async function askWorkflow(root: string, tools: string[], opts: AskOptions): Promise<LoadedWorkflow> {
+/** The workspace's workflows, and the one `ask` runs: the built-in when a user file cannot serve as it. */
+async function workspaceWorkflows(root: string, tools: string[], opts: AskOptions): Promise<{ ask: LoadedWorkflow; all: Map<string, LoadedWorkflow> }> {
   const set = await loadWorkflows(root, { tools });
   for (const notice of set.notices) opts.onNotice?.(notice);
   for (const error of set.errors) opts.onNotice?.(`workflow not loaded: ${error.message}`);
   const found = set.workflows.get(ASK_WORKFLOW)!;
   if (found.source !== 'builtin' && found.definition.state.question?.type !== 'string' && found.definition.state.question?.type !== 'any') {
     opts.onNotice?.(`${found.source} is not used for ask: it declares no "question" input of type string`);
-    return loadBuiltinWorkflows({ tools }).get(ASK_WORKFLOW)!;
+    return { ask: loadBuiltinWorkflows({ tools }).get(ASK_WORKFLOW)!, all: set.workflows };
   }
-  return found;
+  return { ask: found, all: set.workflows };
+}
+
+/** An explicit command (`/generate ...`) runs its own workflow when the request alone can feed it.
+ * Similarity routing never switches workflows — `ask` with tools handles a misrouted question
+ * gracefully, a code generator does not — and explain/fix/tests need an editor selection
+ * (`baton run explain --input '{"selection": ...}'`, or the extension). */
+function commandWorkflow(routed: Route, question: string, workflows: { all: Map<string, LoadedWorkflow> }): { workflow: LoadedWorkflow; input: Record<string, unknown> } | undefined {
+  if (routed.via !== 'rule' || routed.workflow !== 'generate') return undefined;
+  const workflow = workflows.all.get('generate');
+  if (!workflow || workflow.definition.state.request?.type !== 'string') return undefined;
+  const request = question.replace(/^\s*\/\w+\s*/, '').trim();
+  return request ? { workflow, input: { request } } : undefined;
 }
 
 /** The definition with every retrieve node fetching `k` results, when the caller asks for a number. */

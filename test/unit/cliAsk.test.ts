@@ -104,6 +104,22 @@ describe('baton ask', function () {
     assert.equal(route.data.via, 'rule');
   });
 
+  it('/generate runs the generate workflow with the request; a similar-sounding question stays on ask', async () => {
+    server.script(ROUTE, { kind: 'chat', content: '```ts\nexport const slug = (t: string) => t.toLowerCase();\n```' }, { kind: 'chat', content: 'It lower-cases.' });
+    const gen = await runCli(['ask', '--dir', ws.root, '--json', '/generate a function that slugifies a title'], { env });
+    assert.equal(gen.code, 0, gen.stderr);
+    const workflowOf = (stdout: string) => JSON.parse(stdout).trace.find((e: { kind: string; name?: string }) => e.kind === 'note' && e.name === 'workflow').data.id;
+    assert.equal(workflowOf(gen.stdout), 'generate');
+    const plain = await runCli(['ask', '--dir', ws.root, '--json', 'write a function that slugifies a title'], { env });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(workflowOf(plain.stdout), 'ask');
+    const [genBody, plainBody] = server.requestsTo(ROUTE).map((q) => q.body as { tools?: unknown[]; messages: { content: string }[] });
+    assert.equal(genBody.tools, undefined, 'generate is a plain llm node: no tools');
+    assert.match(genBody.messages.at(-1)!.content, /a function that slugifies a title$/);
+    assert.doesNotMatch(genBody.messages.at(-1)!.content, /\/generate/);
+    assert.ok(plainBody.tools && plainBody.tools.length > 0, 'ask offers tools');
+  });
+
   it('answers "where is X defined" from the index, without calling a model', async () => {
     const r = await runCli(['ask', '--dir', ws.root, '--json', 'where is retryWithBackoff defined?'], { env });
     assert.equal(r.code, 0, r.stderr);
