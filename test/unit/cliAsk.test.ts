@@ -120,6 +120,19 @@ describe('baton ask', function () {
     assert.ok(plainBody.tools && plainBody.tools.length > 0, 'ask offers tools');
   });
 
+  it('continues a saved conversation in a later process with --conversation', async () => {
+    server.script(ROUTE, { kind: 'chat', content: 'Sessions live 30 minutes by default.' }, { kind: 'chat', content: 'Yes, pass a longer ttlMs.' });
+    const first = await runCli(['ask', '--dir', ws.root, '--json', 'How long do sessions live?'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const id = JSON.parse(first.stdout).conversationId as string;
+    const second = await runCli(['ask', '--dir', ws.root, '--json', '--conversation', id, 'Can I make them longer?'], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(JSON.parse(second.stdout).conversationId, id);
+    const history = (server.requestsTo(ROUTE)[1].body as { messages: { role: string; content: string }[] }).messages;
+    assert.ok(history.some((m) => m.role === 'user' && m.content === 'How long do sessions live?'), 'the earlier question is in the history');
+    assert.ok(history.some((m) => m.role === 'assistant' && /Sessions live 30 minutes/.test(m.content)), 'and the earlier answer');
+  });
+
   it('answers "where is X defined" from the index, without calling a model', async () => {
     const r = await runCli(['ask', '--dir', ws.root, '--json', 'where is retryWithBackoff defined?'], { env });
     assert.equal(r.code, 0, r.stderr);
