@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { createEmbedder } from '../../src/core/embed/createEmbedder';
 import type { Embedder } from '../../src/core/embed/types';
 import { detectSecret, LongTermMemory, SecretRejectedError } from '../../src/core/memory/longTerm';
@@ -26,7 +27,21 @@ describe('LongTermMemory', function () {
   const memoryFile = () => join(ws, '.baton', 'memory', 'memory.json');
 
   describe('without an embedder (lexical)', () => {
-    it('remembers, lists, recalls by relevance, forgets, and persists across instances', async () => {
+    it('recalls from a workspace with no memory yet without loading vectra', () => {
+    // A child process: mocha's own has vectra loaded by other suites. Every `baton ask` starts so.
+    const dir = mkdtempSync(join(tmpdir(), 'baton-mem-empty-'));
+    try {
+      const script = `const { LongTermMemory } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'core', 'memory', 'longTerm.js'))});
+        new LongTermMemory(${JSON.stringify(dir)}, { embedder: null }).recall('invoice total', 3).then((hits) =>
+          console.log(JSON.stringify({ hits: hits.length, vectra: Object.keys(require.cache).some((k) => k.includes('/node_modules/vectra/')) })));`;
+      const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+      assert.deepEqual(out, { hits: 0, vectra: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('remembers, lists, recalls by relevance, forgets, and persists across instances', async () => {
       const mem = new LongTermMemory(ws, { now });
       const items = await mem.rememberAll(FACTS.map((text, i) => ({ text, source: `conv-${i}` })));
       const answer = await mem.remember('Use `npm run migrate -- --dry-run` to preview migrations.', { kind: 'answer', source: 'conv-9' });

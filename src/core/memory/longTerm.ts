@@ -8,6 +8,7 @@
 // Each item records the embedder id its vector came from; vectors of another space are never
 // compared: items embedded by a different (or no) embedder are re-embedded on the next recall.
 // Text that looks like a credential is refused: memory is persisted and later sent to models.
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { LocalIndex, MetadataTypes } from 'vectra';
@@ -216,6 +217,8 @@ export class LongTermMemory {
   }
 
   private async readItems(): Promise<Array<{ id: string; metadata: Meta }>> {
+    // No memory yet (every ask until one is remembered): answer without loading vectra (~1 s).
+    if (!fs.existsSync(path.join(this.dir, INDEX_NAME))) return [];
     const index = await this.openIndex();
     try {
       if (!(await index.isIndexCreated())) return [];
