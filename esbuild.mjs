@@ -1,5 +1,7 @@
-// Two outputs:
-//  - dist/: bundled entry points that ship (the CLI and the embedding worker it spawns).
+// Outputs:
+//  - dist/: bundled entry points that ship: the CLI, the language server and the embedding worker
+//    (dependencies stay in node_modules), the extension (everything but `vscode` bundled) and the
+//    chat webview's script (a browser bundle).
 //  - out/:  every TypeScript file transpiled one-to-one, for mocha and the bench scripts.
 // Type checking is tsc's job (`npm run build` runs `tsc --noEmit` first); esbuild only emits.
 import * as esbuild from 'esbuild';
@@ -25,22 +27,42 @@ const bundles = {
   ...common,
   bundle: true,
   packages: 'external', // the CLI runs from an npm install: dependencies stay in node_modules
-  entryPoints: { cli: 'src/cli/main.ts', embedWorker: 'src/core/embed/embedWorker.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', server: 'src/server/main.ts', embedWorker: 'src/core/embed/embedWorker.ts' },
   outdir: 'dist',
+};
+
+// The extension host loads one file; only `vscode` (provided by the host) stays external.
+const extension = {
+  ...common,
+  bundle: true,
+  external: ['vscode'],
+  entryPoints: { extension: 'src/extension/extension.ts' },
+  outdir: 'dist',
+};
+
+const webview = {
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: true,
+  logLevel: 'warning',
+  entryPoints: { chat: 'media/chat.ts' },
+  outdir: 'dist/webview',
 };
 
 const transpiled = {
   ...common,
-  entryPoints: ['src', 'test', 'bench', 'train'].flatMap((d) => { try { return tsFiles(d); } catch { return []; } }),
+  entryPoints: ['src', 'test', 'bench', 'train', 'media'].flatMap((d) => { try { return tsFiles(d); } catch { return []; } }),
   outdir: 'out',
   outbase: '.',
 };
 
 if (watch) {
-  for (const options of [bundles, transpiled]) (await esbuild.context(options)).watch();
+  for (const options of [bundles, extension, webview, transpiled]) (await esbuild.context(options)).watch();
 } else {
   // Settle both before failing, so a broken bundle never leaves out/ half-written.
-  const results = await Promise.allSettled([esbuild.build(bundles), esbuild.build(transpiled)]);
+  const results = await Promise.allSettled([bundles, extension, webview, transpiled].map((o) => esbuild.build(o)));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

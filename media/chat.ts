@@ -1,0 +1,2 @@
+// Placeholder until the chat webview lands.
+export {};
