@@ -45,6 +45,7 @@ const webview = {
   platform: 'browser',
   target: 'es2022',
   format: 'iife',
+  minify: true, // most of it is zod's validators; the webview loads it on every show
   sourcemap: true,
   logLevel: 'warning',
   entryPoints: { chat: 'media/chat.ts' },
