@@ -1,3 +1,92 @@
-// Placeholder until the extension lands.
-export function activate(): void {}
-export function deactivate(): void {}
+// Entry point. Activation only wires things up: the language server starts in the background and
+// every feature goes through it (the extension never loads the core). Returns the BatonApi.
+import * as vscode from 'vscode';
+import type { BatonApi } from './api';
+import { ExtensionChatBackend } from './backend';
+import { createBatonApi } from './batonApi';
+import { ChatViewProvider } from './chatView';
+import { BatonClient } from './client';
+import { registerCommands } from './commands';
+import { PROPOSED_SCHEME, ProposedContent } from './diffReview';
+import { createHostHandlers } from './editorHost';
+import { EditorTracker } from './editorTracker';
+import { RunProgressRouter } from './runProgressRouter';
+import { ApiKeyStore } from './secrets';
+import { affectsServer, affectsTraceMaxRuns, traceMaxRuns } from './settings';
+import { IndexStatusBar } from './statusBar';
+import { traceLines, TraceStore } from './traceModel';
+import { TraceTreeProvider } from './traceView';
+
+/** Settings edits come in bursts (a settings.json save, Configure Model); one restart covers them. */
+const RESTART_DEBOUNCE_MS = 300;
+
+let client: BatonClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): BatonApi {
+  const output = vscode.window.createOutputChannel('Baton', { log: true });
+  const apiKeys = new ApiKeyStore(context.secrets);
+  const proposed = new ProposedContent();
+  client = new BatonClient({
+    serverModule: context.asAbsolutePath('dist/server.js'),
+    output,
+    apiKey: () => apiKeys.get(),
+    host: createHostHandlers(proposed),
+  });
+  const runs = new RunProgressRouter();
+  const traces = new TraceStore(traceMaxRuns());
+  const editors = new EditorTracker();
+  const base = { client, runs, output, proposed, editors, apiKeys, traces };
+  const backend = new ExtensionChatBackend(base, context.workspaceState);
+  const chat = new ChatViewProvider(context.extensionUri, backend, context.workspaceState);
+  const svc = { ...base, chat };
+  const statusBar = new IndexStatusBar();
+  const traceTree = new TraceTreeProvider(traces);
+  const c = client;
+
+  let restartTimer: NodeJS.Timeout | undefined;
+  const scheduleRestart = (why: string) => {
+    clearTimeout(restartTimer);
+    restartTimer = setTimeout(() => {
+      output.info(`Restarting the Baton server: ${why}`);
+      statusBar.starting();
+      c.restart().then(() => refreshStatus(), (err: Error) => failed(err));
+    }, RESTART_DEBOUNCE_MS);
+  };
+  const failed = (err: Error) => {
+    output.error(`The Baton server did not start: ${err.message}`);
+    statusBar.showProblem(err.message);
+  };
+  const refreshStatus = () => {
+    c.request('baton/indexStatus', {}).then((s) => statusBar.update(s), (err: Error) => output.warn(`Index status: ${err.message}`));
+  };
+
+  context.subscriptions.push(
+    output, editors, statusBar, traceTree,
+    { dispose: () => clearTimeout(restartTimer) },
+    vscode.workspace.registerTextDocumentContentProvider(PROPOSED_SCHEME, proposed),
+    vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, chat, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.window.createTreeView('baton.trace', { treeDataProvider: traceTree }),
+    c.onRunProgress((p) => runs.dispatch(p)),
+    c.onIndexStatus((s) => statusBar.update(s)),
+    c.onTrace((run) => {
+      traces.add(run);
+      for (const line of traceLines(run)) output.info(line);
+    }),
+    c.onDidStop(() => statusBar.showProblem('The Baton server stopped.')),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (affectsServer(e)) scheduleRestart('settings changed');
+      if (affectsTraceMaxRuns(e)) traces.setMax(traceMaxRuns());
+    }),
+    apiKeys.onDidChange(() => scheduleRestart('API key changed')),
+    ...registerCommands(svc),
+  );
+
+  // Not awaited: activation returns at once; the server reads the key and starts in the background.
+  c.start().then(() => refreshStatus(), failed);
+  return createBatonApi(svc, backend);
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.dispose();
+  client = undefined;
+}
