@@ -4,16 +4,17 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { indexWorkspace, type IndexSummary } from '../core/index/indexer';
-import { openIndexForSearch, batonDirOf, saveEmbedderSpec, type OpenedIndex } from '../core/index/workspaceIndex';
+import type { IndexSummary } from '../core/index/indexer';
+import { openIndexForSearch, buildWorkspaceIndex, type OpenedIndex } from '../core/index/workspaceIndex';
 import type { SearchMode } from '../core/index/retriever';
 import type { SearchResult } from '../core/index/types';
 import { loadConfig, embedderSpecFromFlag } from '../core/config';
-import { createEmbedder, describeEmbedder } from '../core/embed/createEmbedder';
+import { describeEmbedder } from '../core/embed/createEmbedder';
 import { ProgressLine, formatSeconds } from './progress';
 import { ask } from '../core/orchestrator';
 import { NodeHost } from '../core/host/nodeHost';
 import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
+import { launchServer } from '../server/launch';
 
 const VERSION: string = require('../../package.json').version;
 
@@ -22,7 +23,8 @@ const USAGE = `Usage:
   baton search [--dir DIR] [-k N] [--json] [--mode hybrid|lexical|dense] [--embedder SPEC] QUERY
   baton search [--dir DIR] [-k N] --json --stdin      (one query per line, one JSON line per query)
   baton ask [--dir DIR] [--model M] [--json] [--yes] [--conversation ID] QUESTION
-  baton run WORKFLOW [--dir DIR] [--input JSON] [--json] [--yes]   (ask, explain, generate, fix, tests, or .baton/workflows)
+  baton run WORKFLOW [--dir DIR] [--input JSON] [--json] [--yes]   (ask, explain, generate, fix, tests, document, or .baton/workflows)
+  baton lsp --stdio | --node-ipc | --socket=PORT | --pipe=NAME     (the language server editors talk to)
 
 Models: OPENAI_BASE_URL, OPENAI_API_KEY and BATON_MODEL, or "llm" in baton.config.json; without them
         Baton looks for Ollama (127.0.0.1:11434) or LM Studio (127.0.0.1:1234), else answers from retrieval.
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return runAsk(rest);
     case 'run':
       return runRun(rest);
+    case 'lsp':
+      return runLsp(rest);
     case '--version':
     case '-v':
       console.log(VERSION);
@@ -88,17 +92,11 @@ async function runIndex(args: string[]): Promise<number> {
   const root = workspaceDir(positionals[0]);
   const config = loadConfig(root);
   const spec = values.embedder ? embedderSpecFromFlag(values.embedder as string) : config.embedder;
-  const batonDir = batonDirOf(root);
-  const embedder = createEmbedder(spec, { inWorker: true });
   const progress = new ProgressLine();
   let summary: IndexSummary;
   try {
-    summary = await interruptible((signal) => indexWorkspace({
-      root,
-      batonDir,
-      embedder,
-      extraIgnores: config.ignore,
-      maxFileBytes: config.maxFileBytes,
+    summary = await interruptible((signal) => buildWorkspaceIndex(root, config, {
+      spec,
       rebuild: Boolean(values.rebuild),
       signal,
       onProgress: (p) => progress.update(p),
@@ -111,9 +109,7 @@ async function runIndex(args: string[]): Promise<number> {
     }));
   } finally {
     progress.clear();
-    await embedder?.dispose();
   }
-  await saveEmbedderSpec(batonDir, spec);
   if (summary.notice) console.error(`baton: ${summary.notice}`);
   console.log(summaryLine(summary, describeEmbedder(spec)));
   return 0;
@@ -256,6 +252,15 @@ async function runRun(args: string[]): Promise<number> {
   for (const notice of result.notices) console.error(`baton: ${notice}`);
   if (values.json) process.stdout.write(JSON.stringify({ outputs: result.outputs, trace: result.trace }) + '\n');
   else process.stdout.write(`\n\n${JSON.stringify(result.outputs, null, 2)}\n`);
+  return 0;
+}
+
+/** Serves LSP until the editor disconnects; the connection reads the transport flag itself. */
+function runLsp(args: string[]): number {
+  if (!args.some((a) => /^--(stdio|node-ipc|socket=\d+|pipe=.+)$/.test(a))) {
+    throw new UsageError('lsp needs a transport: --stdio, --node-ipc, --socket=PORT or --pipe=NAME');
+  }
+  launchServer();
   return 0;
 }
 

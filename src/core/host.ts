@@ -23,6 +23,9 @@ export interface ApprovalRequest {
   title: string;
   /** What will happen, shown verbatim to the user (a diff, a command line). */
   detail: string;
+  /** Edits: the file (workspace-relative) and its proposed whole content, so an editor can show a real diff. */
+  path?: string;
+  newText?: string;
 }
 
 export interface CommandResult {

@@ -8,10 +8,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type BatonConfig } from './config';
-import { indexWorkspace } from './index/indexer';
-import { openIndexForSearch, batonDirOf, saveEmbedderSpec, type OpenedIndex } from './index/workspaceIndex';
+import { openIndexForSearch, batonDirOf, buildWorkspaceIndex, type OpenedIndex } from './index/workspaceIndex';
 import type { SearchResult } from './index/types';
-import { createEmbedder } from './embed/createEmbedder';
 import { LlmClient } from './llm/client';
 import type { LlmConfig } from './llm/models';
 import { createTokenCounter } from './llm/tokens';
@@ -45,6 +43,12 @@ export interface AskOptions {
   /** Progress of an automatic first index, workflow files overriding or failing to load. */
   onNotice?: (message: string) => void;
   env?: Record<string, string | undefined>;
+  /** The workspace configuration to use instead of reading it (a server merges its settings in). */
+  config?: BatonConfig;
+  /** An index the caller keeps open (a server's warm index): used as is and not closed here. */
+  index?: OpenedIndex;
+  /** Where the run's trace events go; a caller that passes its own keeps them when ask throws. */
+  trace?: Trace;
 }
 
 export interface AskResult {
@@ -66,11 +70,11 @@ const NO_MODEL_HINT =
 
 export async function ask(opts: AskOptions): Promise<AskResult> {
   const root = opts.host.root;
-  const config = loadConfig(root);
-  const trace = new Trace();
+  const config = opts.config ?? loadConfig(root);
+  const trace = opts.trace ?? new Trace();
   const tools = createCoreToolRegistry();
   const workflows = await workspaceWorkflows(root, tools.specs().map((s) => s.name), opts);
-  const index = await openOrBuildIndex(root, config, opts);
+  const index = opts.index ?? await openOrBuildIndex(root, config, opts);
   const store = new ConversationStore(root);
   try {
     const conversation = opts.conversationId ? await store.open(opts.conversationId) : store.create();
@@ -151,7 +155,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       };
     }
   } finally {
-    await index.close();
+    if (!opts.index) await index.close();
   }
 }
 
@@ -222,14 +226,8 @@ async function openOrBuildIndex(root: string, config: BatonConfig, opts: AskOpti
   const batonDir = batonDirOf(root);
   if (!existsSync(join(batonDir, 'manifest.json'))) {
     opts.onNotice?.('no index yet: indexing the workspace first');
-    const embedder = createEmbedder(config.embedder, { inWorker: true });
-    try {
-      const summary = await indexWorkspace({ root, batonDir, embedder, extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes, signal: opts.signal });
-      if (summary.notice) opts.onNotice?.(summary.notice);
-    } finally {
-      await embedder?.dispose();
-    }
-    await saveEmbedderSpec(batonDir, config.embedder);
+    const summary = await buildWorkspaceIndex(root, config, { signal: opts.signal });
+    if (summary.notice) opts.onNotice?.(summary.notice);
   }
   return openIndexForSearch(root);
 }

@@ -12,6 +12,7 @@ import { loadWorkflows } from './workflow/loader';
 import { runWorkflow } from './workflow/engine';
 import { Trace, type TraceEvent } from './trace';
 import type { EditorHost } from './host';
+import type { AgentEvent } from './agent/loop';
 
 export interface RunWorkflowOptions {
   host: EditorHost;
@@ -19,8 +20,18 @@ export interface RunWorkflowOptions {
   input: Record<string, unknown>;
   signal?: AbortSignal;
   onToken?: (delta: string) => void;
+  /** The tokens streamed so far are void (a node or model call is retried); a new answer follows. */
+  onReset?: (reason: string) => void;
+  /** Events of agent nodes: tool calls and results, steps. */
+  onEvent?: (event: AgentEvent) => void;
   onNotice?: (message: string) => void;
   env?: Record<string, string | undefined>;
+  /** The workspace configuration to use instead of reading it (a server merges its settings in). */
+  config?: BatonConfig;
+  /** An index the caller keeps open (a server's warm index; null: none yet): used as is, not closed here. */
+  index?: OpenedIndex | null;
+  /** Where the run's trace events go; a caller that passes its own keeps them when the run throws. */
+  trace?: Trace;
 }
 
 export interface RunWorkflowResult {
@@ -33,7 +44,7 @@ export class UnknownWorkflowError extends Error {}
 
 export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWorkflowResult> {
   const root = opts.host.root;
-  const config = loadConfig(root);
+  const config = opts.config ?? loadConfig(root);
   const tools = createCoreToolRegistry();
   const set = await loadWorkflows(root, { tools: tools.specs().map((t) => t.name) });
   for (const notice of set.notices) opts.onNotice?.(notice);
@@ -45,8 +56,10 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
 
   // Each service is optional: a workflow without retrieve/llm nodes runs without them, and a node
   // that needs a missing one fails with a message naming it.
-  let index: OpenedIndex | null = null;
-  if (existsSync(join(batonDirOf(root), 'manifest.json'))) index = await openIndexForSearch(root);
+  let index: OpenedIndex | null = opts.index ?? null;
+  if (opts.index !== undefined) {
+    if (!index) opts.onNotice?.('no index yet: retrieve nodes return nothing until indexing finishes');
+  } else if (existsSync(join(batonDirOf(root), 'manifest.json'))) index = await openIndexForSearch(root);
   else opts.onNotice?.('no index: retrieve nodes return nothing until `baton index` runs');
   let llm: LlmClient | undefined;
   try {
@@ -54,17 +67,19 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
   } catch (err) {
     opts.onNotice?.(`no model: ${(err as Error).message}`);
   }
-  const trace = new Trace();
+  const trace = opts.trace ?? new Trace();
   try {
     const result = await runWorkflow(entry.definition, {
       input: opts.input,
       services: workspaceServices(opts.host, config, { llm, retriever: index?.retriever ?? null, tools, trace }),
       signal: opts.signal,
       onToken: opts.onToken ? (delta) => opts.onToken!(delta) : undefined,
+      onReset: opts.onReset && ((info) => opts.onReset!(info.reason)),
+      onAgentEvent: opts.onEvent && ((event) => opts.onEvent!(event)),
     });
     return { outputs: result.outputs, notices: result.notices, trace: trace.events };
   } finally {
-    await index?.close();
+    if (opts.index === undefined) await index?.close();
   }
 }
 

@@ -70,11 +70,11 @@ export async function selectionCommand(svc: Services, workflow: keyof typeof SEL
   if (!response) return;
   await showInChat(svc, title, response, selection.language);
   if (newEditor) await offerNewEditor(title, response.outputs.code, selection.language);
-  // A documented symbol replaces the original, so it is reviewed as a diff rather than opened apart.
-  else if (workflow === 'document' && typeof response.outputs.code === 'string') {
+  // A documented symbol replaces the original (a codeFix, like fix's), so it is reviewed as a diff.
+  else if (workflow === 'document' && isCodeFix(response.outputs.fix)) {
     const review = 'Review as Diff';
     if ((await vscode.window.showInformationMessage(`Baton: ${title} is ready.`, review)) === review) {
-      await proposeReplacement(svc, target.document, selection, response.outputs.code, title, 'Apply the documented code?');
+      await proposeReplacement(svc, target.document, selection, response.outputs.fix.code, title, response.outputs.fix.explanation);
     }
   }
 }

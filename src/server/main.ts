@@ -1,2 +1,4 @@
-// Placeholder until the language server lands.
-export {};
+// Entry point of dist/server.js: `node dist/server.js --stdio` (or --node-ipc from the extension).
+import { launchServer } from './launch';
+
+launchServer();

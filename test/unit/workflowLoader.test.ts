@@ -49,7 +49,7 @@ describe('workflow loader', function () {
   it('loads the built-ins when the workspace has no workflows folder', async () => {
     rmSync(join(root, '.baton'), { recursive: true });
     const set = await loadWorkflows(root);
-    assert.deepEqual([...set.workflows.keys()], ['ask', 'explain', 'generate', 'fix', 'tests']);
+    assert.deepEqual([...set.workflows.keys()], ['ask', 'explain', 'generate', 'fix', 'tests', 'document']);
     assert.ok([...set.workflows.values()].every((w) => w.source === 'builtin'));
     assert.deepEqual(set.errors, []);
     assert.deepEqual(set.notices, []);

@@ -36,7 +36,7 @@ describe('workflow schema', () => {
       const def = parseWorkflow(raw, { file: `built-in ${raw.id}`, functions: BUILTIN_FUNCTIONS.keys() });
       assert.equal(def.id, raw.id);
     }
-    assert.deepEqual(BUILTIN_WORKFLOWS.map((w) => w.id), ['ask', 'explain', 'generate', 'fix', 'tests']);
+    assert.deepEqual(BUILTIN_WORKFLOWS.map((w) => w.id), ['ask', 'explain', 'generate', 'fix', 'tests', 'document']);
   });
 
   it('accepts only known output schemas on llm nodes', () => {

@@ -43,23 +43,42 @@ export async function detectLocalServer(options: DetectOptions = {}): Promise<De
 /** One candidate: its model list, or undefined when it is down, slow, or not an OpenAI-style server. */
 export async function probe(candidate: LocalServerCandidate, timeoutMs: number, signal?: AbortSignal): Promise<DetectedServer | undefined> {
   const baseURL = candidate.baseURL.replace(/\/+$/, '');
-  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(`${baseURL}/models`, {
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      headers: { accept: 'application/json' },
-    });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      return undefined;
-    }
-    const body = (await res.json()) as { data?: unknown };
-    if (!Array.isArray(body?.data)) return undefined;
-    const models = body.data
-      .map((m: { id?: unknown }) => m?.id)
-      .filter((id): id is string => typeof id === 'string' && id.length > 0);
-    return { name: candidate.name, baseURL, models };
+    return { name: candidate.name, baseURL, models: await listServerModels(baseURL, { timeoutMs, signal }) };
   } catch {
     return undefined;
   }
+}
+
+/** GET {baseURL}/models: the model ids the server lists, in its order. Throws a one-line reason
+ * (never holding the key) when the server is down, slow, refuses, or is not OpenAI-style. */
+export async function listServerModels(baseURL: string, opts: { apiKey?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+  const base = baseURL.replace(/\/+$/, '');
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  let res: Response;
+  try {
+    res = await fetch(`${base}/models`, { signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout, headers });
+  } catch (err) {
+    opts.signal?.throwIfAborted();
+    if (timeout.aborted) throw new Error(`${base} did not answer within ${timeoutMs} ms`);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`${base}/models answered HTTP ${res.status}`);
+  }
+  let body: { data?: unknown };
+  try {
+    body = (await res.json()) as { data?: unknown };
+  } catch {
+    throw new Error(`${base}/models did not answer JSON`);
+  }
+  if (!Array.isArray(body?.data)) throw new Error(`${base}/models is not an OpenAI-style model list`);
+  return body.data
+    .map((m: { id?: unknown }) => m?.id)
+    .filter((id): id is string => typeof id === 'string' && id.length > 0);
 }

@@ -70,7 +70,7 @@ export const proposeEditTool: SideEffectTool<EditArgs, EditPlan> = {
     if (after === before) return { error: `the edit leaves ${target.rel} unchanged` };
     const diff = unifiedDiff(before ?? '', after, { path: target.rel });
     return {
-      approval: { kind: 'edit', title: `${before === null ? 'Create' : 'Edit'} ${target.rel}: ${args.description}`, detail: diff },
+      approval: { kind: 'edit', title: `${before === null ? 'Create' : 'Edit'} ${target.rel}: ${args.description}`, detail: diff, path: target.rel, newText: after },
       state: { rel: target.rel, before, after },
     };
   },

@@ -119,6 +119,37 @@ const fix: WorkflowInput = {
   outputs: ['fix', 'context'],
 };
 
+/** Same shape as `fix` (a codeFix object under `fix`): the surface shows the documented selection
+ * as a diff against the original and applies it the same way. */
+const document: WorkflowInput = {
+  id: 'document',
+  name: 'Document',
+  description: 'Writes a doc comment or docstring for the selected symbol, as the selection with its documentation added.',
+  state: {
+    selection,
+    style: { type: 'string', default: 'the usual documentation convention of the language (JSDoc/TSDoc, a Python docstring, Javadoc, ...) as the workspace uses it' },
+    context: { type: 'array' },
+    messages: { type: 'array' },
+    fix: { type: 'object', description: 'The codeFix output: explanation, and the selection with its documentation added as code.' },
+  },
+  start: 'retrieve',
+  nodes: [
+    // Callers and neighbours tell the model what the symbol is for, beyond its own body.
+    { id: 'retrieve', kind: 'retrieve', query: '{{selection.text}}', k: 4, output: 'context' },
+    {
+      id: 'prompt', kind: 'prompt', context: ['selection', 'context'], output: 'messages',
+      system: 'You are Baton, a coding assistant. Document the selected symbol: what it does, its parameters, its return value and ' +
+        'the errors it raises, briefly and accurately. Add or replace only the documentation (a doc comment above the symbol, or a ' +
+        'docstring inside it where the language puts it there); change no code. Give the complete selection with the documentation ' +
+        '(it replaces the selection as is) and a one-sentence explanation.',
+      user: 'Document the symbol in the excerpt of {{selection.path}} shown first above, following {{style}}.',
+    },
+    { id: 'answer', kind: 'llm', messages: 'messages', task: 'edit', schema: 'codeFix', output: 'fix' },
+  ],
+  edges: [{ from: 'retrieve', to: 'prompt' }, { from: 'prompt', to: 'answer' }],
+  outputs: ['fix', 'context'],
+};
+
 /** Existing tests and related code are looked up in parallel; the prompt joins both. */
 const tests: WorkflowInput = {
   id: 'tests',
@@ -159,4 +190,4 @@ const tests: WorkflowInput = {
 };
 
 /** The built-in definitions, unvalidated (the loader parses them like any file). */
-export const BUILTIN_WORKFLOWS: readonly WorkflowInput[] = [ask, explain, generate, fix, tests];
+export const BUILTIN_WORKFLOWS: readonly WorkflowInput[] = [ask, explain, generate, fix, tests, document];

@@ -1,0 +1,162 @@
+// `baton/ask` and `baton/runWorkflow`: one core run each, on the warm index, streaming
+// `baton/runProgress` while it runs and sending its `baton/trace` when it is over. Cancelled runs
+// (`baton/cancel` or $/cancelRequest) answer with what was streamed so far and `cancelled: true`.
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
+import type { AgentEvent } from '../core/agent/loop';
+import type { EditorHost } from '../core/host';
+import { ConversationNotFoundError } from '../core/memory/conversationStore';
+import { ask } from '../core/orchestrator';
+import { Trace } from '../core/trace';
+import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
+import type { AskParams, AskResponse, RunProgress, RunWorkflowParams, RunWorkflowResponse } from '../protocol';
+import type { IndexService } from './indexService';
+import type { IndexLease } from './warmIndex';
+import { ClientError, notify } from './rpc';
+import type { RunRegistry } from './runs';
+import type { Effective } from './settings';
+
+export interface OrchestrationContext {
+  connection: Connection;
+  runs: RunRegistry;
+  index: IndexService;
+  host: EditorHost;
+  effective: () => Effective;
+}
+
+/** What a run streams, and what it had streamed when it stopped. */
+interface RunIO {
+  signal: AbortSignal;
+  trace: Trace;
+  /** The answer streamed so far (emptied by a reset). */
+  partial(): string;
+  onToken(delta: string): void;
+  onReset(reason: string): void;
+  onEvent(event: AgentEvent): void;
+  onNotice(message: string): void;
+}
+
+export async function handleAsk(ctx: OrchestrationContext, params: AskParams, token: CancellationToken): Promise<AskResponse> {
+  if (typeof params.question !== 'string' || !params.question.trim()) throw new ClientError('question must be a non-empty string');
+  return withRun(ctx, params.runId, clip(params.question, 80), token, async (io) => {
+    const lease = await ctx.index.acquire(io.signal);
+    try {
+      const effective = ctx.effective();
+      for (const problem of effective.problems) io.onNotice(problem);
+      const result = await ask({
+        host: ctx.host,
+        question: params.question,
+        model: params.model || undefined,
+        conversationId: params.conversationId || undefined,
+        signal: io.signal,
+        onToken: io.onToken,
+        onEvent: (e) => (e.type === 'reset' ? io.onReset(e.reason) : io.onEvent(e)),
+        onNotice: io.onNotice,
+        env: effective.env,
+        config: effective.config,
+        index: lease.index,
+        trace: io.trace,
+      });
+      const response: AskResponse = {
+        answer: result.answer, sources: result.sources, mode: result.mode, conversationId: result.conversationId, trace: result.trace,
+      };
+      if (result.note) response.note = result.note;
+      if (io.signal.aborted) response.cancelled = true;
+      return response;
+    } catch (err) {
+      if (err instanceof ConversationNotFoundError) throw new ClientError(err.message);
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }, (io) => ({
+    answer: io.partial(), sources: [], mode: 'agent', note: 'cancelled', conversationId: params.conversationId ?? '', trace: io.trace.events, cancelled: true,
+  }));
+}
+
+export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWorkflowParams, token: CancellationToken): Promise<RunWorkflowResponse> {
+  if (typeof params.workflow !== 'string' || !params.workflow) throw new ClientError('workflow must be a workflow id');
+  const input = params.input ?? {};
+  if (typeof input !== 'object' || Array.isArray(input)) throw new ClientError('input must be an object');
+  return withRun(ctx, params.runId, `workflow ${params.workflow}`, token, async (io) => {
+    // Retrieval is optional for a workflow: without an index its retrieve nodes return nothing.
+    let lease: IndexLease | null = null;
+    try {
+      lease = await ctx.index.acquire(io.signal);
+    } catch (err) {
+      if (io.signal.aborted) throw err;
+      io.onNotice(`no index: ${(err as Error).message}`);
+    }
+    try {
+      const effective = ctx.effective();
+      for (const problem of effective.problems) io.onNotice(problem);
+      const result = await runNamedWorkflow({
+        host: ctx.host,
+        workflow: params.workflow,
+        input,
+        signal: io.signal,
+        onToken: io.onToken,
+        onReset: io.onReset,
+        onEvent: io.onEvent,
+        onNotice: io.onNotice,
+        env: effective.env,
+        config: effective.config,
+        index: lease?.index ?? null,
+        trace: io.trace,
+      });
+      const response: RunWorkflowResponse = { outputs: result.outputs, notices: result.notices, trace: result.trace };
+      if (io.signal.aborted) response.cancelled = true;
+      return response;
+    } catch (err) {
+      if (err instanceof UnknownWorkflowError) throw new ClientError(err.message);
+      throw err;
+    } finally {
+      lease?.release();
+    }
+  }, (io) => ({ outputs: io.partial() ? { answer: io.partial() } : {}, notices: ['cancelled'], trace: io.trace.events, cancelled: true }));
+}
+
+/** Registers the run, streams its progress, answers a cancellation with `cancelled(io)`, and sends
+ * the trace however the run ended. */
+async function withRun<T>(
+  ctx: OrchestrationContext, runId: string, title: string, token: CancellationToken,
+  body: (io: RunIO) => Promise<T>, cancelled: (io: RunIO) => T,
+): Promise<T> {
+  const run = ctx.runs.start(runId, token);
+  const startedAt = new Date().toISOString();
+  const send = (p: RunProgress) => notify(ctx.connection, 'baton/runProgress', p);
+  let partial = '';
+  const io: RunIO = {
+    signal: run.signal,
+    trace: new Trace(),
+    partial: () => partial,
+    onToken: (text) => {
+      partial += text;
+      send({ runId, kind: 'token', text });
+    },
+    onReset: (reason) => {
+      partial = '';
+      send({ runId, kind: 'reset', reason });
+    },
+    onEvent: (e) => {
+      if (e.type === 'tool-call') send({ runId, kind: 'tool', name: e.name, status: 'call', detail: clip(e.arguments, 300) });
+      if (e.type === 'tool-result') {
+        const status = e.outcome === 'repeated' ? 'error' : e.outcome;
+        send({ runId, kind: 'tool', name: e.name, status, detail: clip(e.content.split('\n')[0] ?? '', 300) });
+      }
+    },
+    onNotice: (message) => send({ runId, kind: 'notice', message }),
+  };
+  try {
+    return await body(io);
+  } catch (err) {
+    if (run.signal.aborted) return cancelled(io);
+    throw err;
+  } finally {
+    run.end();
+    notify(ctx.connection, 'baton/trace', { runId, title, startedAt, events: io.trace.events });
+  }
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

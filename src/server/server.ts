@@ -1,0 +1,182 @@
+// The Baton language server: hosts the core (index, retrieval, orchestrator) for an editor over
+// one LSP connection. Requests and notifications are those of src/protocol.ts; the editor side
+// of tools (diagnostics, approvals, edits, commands) goes back to the client as `baton/host/*`.
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CodeActionKind, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ResponseError, ErrorCodes,
+  TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { findPackageRoot } from '../core/embed/createEmbedder';
+import { ConversationStore } from '../core/memory/conversationStore';
+import { BATON_DIR } from '../core/index/workspaceIndex';
+import type { ServerSettings } from '../protocol';
+import { codeActionsFor } from './codeActions';
+import { listConversations, openConversation } from './conversations';
+import { IndexService } from './indexService';
+import { listModels } from './models';
+import { handleAsk, handleRunWorkflow, type OrchestrationContext } from './orchestration';
+import { RemoteHost } from './remoteHost';
+import { notify, onRequest, type RequestHandler } from './rpc';
+import { RunRegistry } from './runs';
+import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
+
+/** Everything that exists once the client named a workspace. */
+interface Workspace {
+  root: string;
+  index: IndexService;
+  orchestration: OrchestrationContext;
+  conversations: ConversationStore;
+}
+
+export function startServer(connection: Connection): void {
+  const documents = new TextDocuments(TextDocument);
+  const runs = new RunRegistry();
+  const log = (message: string) => connection.console.info(message);
+  let settings: ServerSettings = {};
+  let workspace: Workspace | undefined;
+  let canWatchFiles = false;
+  let canListenToConfiguration = false;
+
+  const effective = (): Effective => effectiveConfig(workspace!.root, settings);
+  /** Handlers that need a workspace answer plainly without one instead of failing obscurely. */
+  const withWorkspace = <A extends unknown[], R>(fn: (ws: Workspace, ...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    if (!workspace) throw new ResponseError(ErrorCodes.InvalidRequest, 'Baton needs a workspace folder: open a folder and try again');
+    return fn(workspace, ...args);
+  };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    settings = parseSettings(params.initializationOptions);
+    const root = workspaceRoot(params);
+    if (root) {
+      const host = new RemoteHost({ root, connection, documents, approval: () => effective().approval });
+      const index = new IndexService({ root, effective, onStatus: (s) => notify(connection, 'baton/indexStatusChanged', s), log });
+      workspace = { root, index, conversations: new ConversationStore(root), orchestration: { connection, runs, index, host, effective } };
+    }
+    canWatchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+    canListenToConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.Refactor] },
+      },
+      serverInfo: { name: 'baton', version: version() },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (!workspace) {
+      connection.console.warn('no workspace folder: Baton indexes and answers once a folder is open');
+      return;
+    }
+    log(`workspace ${workspace.root}`);
+    for (const problem of effective().problems) connection.console.warn(problem);
+    if (canWatchFiles) {
+      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] })
+        .catch((err: Error) => connection.console.warn(`file watching unavailable (${err.message}); the index follows saves only`));
+    }
+    if (canListenToConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, undefined).catch(() => undefined);
+    void workspace.index.update();
+  });
+
+  connection.onDidChangeConfiguration((change) => {
+    if (!workspace) return;
+    const raw = change.settings as Record<string, unknown> | null | undefined;
+    // A pull-model client sends null: nothing new, keep what initializationOptions said.
+    if (!raw || typeof raw !== 'object') return;
+    // Either ServerSettings themselves or a { baton: {...} } section of them.
+    const next = parseSettings('baton' in raw ? raw.baton : raw);
+    const before = effective();
+    settings = next;
+    if (indexSettingsChanged(before, effective())) workspace.index.scheduleUpdate();
+  });
+
+  connection.onDidChangeWatchedFiles((change) => {
+    if (!workspace) return;
+    const ws = workspace;
+    if (change.changes.some((c) => affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
+  });
+  documents.onDidSave((e) => {
+    if (workspace && affectsIndex(workspace.root, e.document.uri)) workspace.index.scheduleUpdate();
+  });
+
+  connection.onCodeAction((params) => codeActionsFor(params));
+
+  const handle = <M extends Parameters<typeof onRequest>[1]>(method: M, handler: RequestHandler<M>) => onRequest(connection, method, handler);
+  handle('baton/ask', withWorkspace((ws, params, token) => handleAsk(ws.orchestration, params, token)));
+  handle('baton/runWorkflow', withWorkspace((ws, params, token) => handleRunWorkflow(ws.orchestration, params, token)));
+  handle('baton/search', withWorkspace((ws, params) => ws.index.search(params)));
+  handle('baton/cancel', async (params) => ({ cancelled: runs.cancel(String(params?.runId ?? '')) }));
+  handle('baton/indexStatus', withWorkspace(async (ws) => ws.index.status));
+  handle('baton/rebuildIndex', withWorkspace(async (ws, params, token) => {
+    const abort = new AbortController();
+    const subscription = token.onCancellationRequested(() => abort.abort(new Error('cancelled by the client')));
+    try {
+      return await ws.index.rebuild(params.full === true, abort.signal);
+    } finally {
+      subscription.dispose();
+    }
+  }));
+  handle('baton/models', withWorkspace(async () => {
+    const { config, env } = effective();
+    return listModels(config, env);
+  }));
+  handle('baton/conversations', withWorkspace((ws) => listConversations(ws.conversations, log)));
+  handle('baton/conversation', withWorkspace((ws, params) => openConversation(ws.conversations, params.id)));
+
+  connection.onShutdown(async () => {
+    runs.cancelAll();
+    await workspace?.index.dispose();
+  });
+
+  documents.listen(connection);
+  connection.listen();
+}
+
+/** rootUri, else the first workspace folder, else rootPath; only an existing local folder counts. */
+function workspaceRoot(params: InitializeParams): string | undefined {
+  const candidates = [params.rootUri, params.workspaceFolders?.[0]?.uri].filter((u): u is string => typeof u === 'string');
+  for (const uri of candidates) {
+    const dir = toPath(uri);
+    if (dir && isDirectory(dir)) return dir;
+  }
+  const legacy = params.rootPath;
+  return legacy && isDirectory(legacy) ? path.resolve(legacy) : undefined;
+}
+
+function toPath(uri: string): string | undefined {
+  try {
+    return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Changes inside .baton (the index's own writes) or .git, or outside the workspace, never start a run. */
+function affectsIndex(root: string, uri: string): boolean {
+  const file = toPath(uri);
+  if (!file) return false;
+  const rel = path.relative(root, file);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return false;
+  const first = rel.split(path.sep)[0];
+  return first !== BATON_DIR && first !== '.git';
+}
+
+function version(): string {
+  const root = findPackageRoot();
+  try {
+    return root ? (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,116 @@
+// The index kept open between requests. It is reopened when the indexer commits (the manifest on
+// disk changes), so new text becomes searchable as soon as a phase commits, and requests still
+// using the previous generation keep it until they release it. The query embedder stays loaded
+// across reopens; it is replaced only when the configured embedder changes.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEmbedder } from '../core/embed/createEmbedder';
+import type { Embedder, EmbedderSpec } from '../core/embed/types';
+import { batonDirOf, openIndexForSearch, type OpenedIndex } from '../core/index/workspaceIndex';
+
+export interface IndexLease {
+  index: OpenedIndex;
+  release(): void;
+}
+
+interface Entry {
+  index: OpenedIndex;
+  key: string;
+  users: number;
+  current: boolean;
+}
+
+export class WarmIndex {
+  private entry: Entry | undefined;
+  private readonly retired = new Set<Entry>();
+  private opening: Promise<Entry> | undefined;
+  private query: { spec: string; embedder: Embedder | null } | undefined;
+  /** Embedders replaced while an open index still used them: disposed with that index. */
+  private readonly oldEmbedders = new Set<Embedder>();
+
+  constructor(private readonly root: string) {}
+
+  /** The embedder queries are embedded with; must match the one the index is built with. */
+  useEmbedder(spec: EmbedderSpec): void {
+    const key = JSON.stringify(spec);
+    if (this.query?.spec === key) return;
+    if (this.query?.embedder) this.oldEmbedders.add(this.query.embedder);
+    this.query = { spec: key, embedder: createEmbedder(spec, { inWorker: false }) };
+    this.retire();
+    void this.disposeUnusedEmbedders();
+  }
+
+  /** The current index, opened or reopened as needed; null when the workspace has none yet. */
+  async acquire(): Promise<IndexLease | null> {
+    const key = manifestKey(this.root);
+    if (!key) return null;
+    let entry = this.entry;
+    if (!entry || entry.key !== key) {
+      // Concurrent requests share one open; a commit during it is picked up by the next acquire.
+      this.opening ??= this.open(key).finally(() => { this.opening = undefined; });
+      entry = await this.opening;
+    }
+    entry.users++;
+    let released = false;
+    return {
+      index: entry.index,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        if (!entry.current && entry.users === 0) void this.close(entry);
+      },
+    };
+  }
+
+  /** Forgets the open index (e.g. after a read error): the next acquire reopens it. */
+  retire(): void {
+    const old = this.entry;
+    this.entry = undefined;
+    if (!old) return;
+    old.current = false;
+    if (old.users === 0) void this.close(old);
+    else this.retired.add(old);
+  }
+
+  async dispose(): Promise<void> {
+    this.retire();
+    await Promise.all([...this.retired].map((e) => this.close(e)));
+    if (this.query?.embedder) this.oldEmbedders.add(this.query.embedder);
+    this.query = undefined;
+    await this.disposeUnusedEmbedders();
+  }
+
+  private async open(key: string): Promise<Entry> {
+    const index = await openIndexForSearch(this.root, { queryEmbedder: this.query?.embedder ?? null });
+    this.retire();
+    const entry: Entry = { index, key, users: 0, current: true };
+    this.entry = entry;
+    return entry;
+  }
+
+  private async close(entry: Entry): Promise<void> {
+    this.retired.delete(entry);
+    await entry.index.close().catch(() => undefined);
+    await this.disposeUnusedEmbedders();
+  }
+
+  private async disposeUnusedEmbedders(): Promise<void> {
+    const inUse = new Set([this.entry, ...this.retired].map((e) => e?.index.embedder));
+    for (const embedder of this.oldEmbedders) {
+      if (inUse.has(embedder)) continue;
+      this.oldEmbedders.delete(embedder);
+      await embedder.dispose().catch(() => undefined);
+    }
+  }
+}
+
+/** Identifies the committed state: every commit swaps manifest.json atomically (a new file). */
+function manifestKey(root: string): string | null {
+  try {
+    const s = statSync(join(batonDirOf(root), 'manifest.json'));
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
+  } catch {
+    return null;
+  }
+}
