@@ -25,14 +25,14 @@ export async function rebuildIndex(svc: Pick<Services, 'client'>): Promise<void>
   );
   if (!status) void vscode.window.showInformationMessage('Baton: index rebuild cancelled.');
   else if (status.state === 'error') void vscode.window.showErrorMessage(`Baton: index rebuild failed: ${status.message ?? 'unknown error'}`);
-  else void vscode.window.showInformationMessage(`Baton: ${plain(presentIndexStatus(status).text)}.`);
+  else void vscode.window.showInformationMessage(`${plain(presentIndexStatus(status).text)}.`);
 }
 
 export async function showIndexStatus(svc: Pick<Services, 'client'>): Promise<void> {
   const status = await svc.client.request('baton/indexStatus', {});
   const rebuild = 'Rebuild Index';
   const choice = await vscode.window.showInformationMessage(
-    `Baton: ${plain(presentIndexStatus(status).text)}`,
+    plain(presentIndexStatus(status).text),
     { modal: true, detail: indexStatusDetails(status).join('\n') },
     rebuild,
   );

@@ -53,6 +53,7 @@ export async function openAt(path: string, startLine: number, endLine: number, o
   const uri = root ? workspaceUri(path) : vscode.Uri.file(path);
   const document = await vscode.workspace.openTextDocument(uri);
   const range = lineRange(document, Math.max(0, startLine - 1), Math.max(0, endLine - 1));
-  const editor = await vscode.window.showTextDocument(document, { ...options, selection: range });
+  // The cursor goes to the first cited line; selecting whole lines would scroll long lines sideways.
+  const editor = await vscode.window.showTextDocument(document, { ...options, selection: new vscode.Range(range.start, range.start) });
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }

@@ -11,6 +11,7 @@ import { IndexStatusReporter } from './indexStatus';
 import { ClientError } from './rpc';
 import type { Effective } from './settings';
 import { WarmIndex, type IndexLease } from './warmIndex';
+import { forEditor } from './wording';
 
 export interface IndexServiceOptions {
   root: string;
@@ -100,7 +101,7 @@ export class IndexService {
       if (!lease) return { results: [], mode, notices: [this.status.state === 'error' ? `no index: ${this.status.message}` : 'the workspace is being indexed; try again in a moment'] };
       try {
         const response = await lease.index.retriever.search(query, { k, mode });
-        const notices = this.status.state === 'indexing' ? [...response.notices, 'indexing in progress: results may be incomplete'] : response.notices;
+        const notices = [...response.notices.map(forEditor), ...(this.status.state === 'indexing' ? ['indexing in progress: results may be incomplete'] : [])];
         return {
           mode: response.mode,
           notices,
@@ -151,7 +152,7 @@ export class IndexService {
           if (p.phase === 'embed') this.markSearchable(); // phase 1 has committed
         },
       });
-      const message = [...effective.problems, summary.notice].filter(Boolean).join('; ') || undefined;
+      const message = [...effective.problems, summary.notice].filter(Boolean).map((m) => forEditor(m!)).join('; ') || undefined;
       this.reporter.set({
         state: 'indexed', files: summary.files, chunks: summary.chunks,
         chunksEmbedded: summary.chunks - summary.withoutVectors, chunksToEmbed: summary.chunks,
@@ -163,7 +164,7 @@ export class IndexService {
       await this.warm.acquire().then((lease) => lease?.release()).catch(() => undefined); // open it now, not on the next request
     } catch (err) {
       const cancelled = signal.aborted;
-      const message = cancelled ? 'indexing was cancelled; the index may be incomplete until the next run' : `indexing failed: ${(err as Error).message}`;
+      const message = cancelled ? 'indexing was cancelled; the index may be incomplete until the next run' : `indexing failed: ${forEditor((err as Error).message)}`;
       this.opts.log(message);
       const hasIndex = existsSync(join(batonDirOf(this.opts.root), 'manifest.json'));
       this.reporter.set({ state: cancelled && hasIndex ? 'indexed' : 'error', message });

@@ -12,6 +12,7 @@ import type { AskParams, AskResponse, RunProgress, RunWorkflowParams, RunWorkflo
 import type { IndexService } from './indexService';
 import type { IndexLease } from './warmIndex';
 import { ClientError, notify } from './rpc';
+import { forEditor } from './wording';
 import type { RunRegistry } from './runs';
 import type { Effective } from './settings';
 
@@ -59,7 +60,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
       const response: AskResponse = {
         answer: result.answer, sources: result.sources, mode: result.mode, conversationId: result.conversationId, trace: result.trace,
       };
-      if (result.note) response.note = result.note;
+      if (result.note) response.note = forEditor(result.note);
       if (io.signal.aborted) response.cancelled = true;
       return response;
     } catch (err) {
@@ -103,7 +104,7 @@ export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWo
         index: lease?.index ?? null,
         trace: io.trace,
       });
-      const response: RunWorkflowResponse = { outputs: result.outputs, notices: result.notices, trace: result.trace };
+      const response: RunWorkflowResponse = { outputs: result.outputs, notices: result.notices.map(forEditor), trace: result.trace };
       if (io.signal.aborted) response.cancelled = true;
       return response;
     } catch (err) {
@@ -144,7 +145,7 @@ async function withRun<T>(
         send({ runId, kind: 'tool', name: e.name, status, detail: clip(e.content.split('\n')[0] ?? '', 300) });
       }
     },
-    onNotice: (message) => send({ runId, kind: 'notice', message }),
+    onNotice: (message) => send({ runId, kind: 'notice', message: forEditor(message) }),
   };
   try {
     return await body(io);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { codeActionsFor } from '../../src/server/codeActions';
 import { IndexStatusReporter } from '../../src/server/indexStatus';
+import { forEditor } from '../../src/server/wording';
 import { effectiveConfig, embedderFromSetting, parseSettings } from '../../src/server/settings';
 import type { IndexStatus } from '../../src/protocol';
 import { makeWorkspace } from '../helpers/workspace';
@@ -68,5 +69,11 @@ describe('server parts', () => {
     assert.equal(codeActionsFor(params()).length, 5);
     assert.deepEqual(codeActionsFor(params(['quickfix'])).map((a) => a.title), ['Fix with Baton', 'Explain problem']);
     assert.deepEqual(codeActionsFor(params(['refactor'])).map((a) => a.title), ['Explain', 'Generate tests', 'Document']);
+  });
+
+  it('rewords the CLI remedies in core messages as palette commands', () => {
+    assert.equal(forEditor('the index has no vectors yet; run `baton index`'), 'the index has no vectors yet; run "Baton: Rebuild Index"');
+    assert.equal(forEditor('corrupt; run `baton index --rebuild` to rebuild it'), 'corrupt; run "Baton: Rebuild Index" to rebuild it');
+    assert.equal(forEditor('nothing to reword'), 'nothing to reword');
   });
 });
