@@ -12,6 +12,11 @@ CODE_SERVER_VERSION=4.139.1
 stamp="$TOOLS/.installed-node$NODE_VERSION-code-server$CODE_SERVER_VERSION"
 if [ -f "$stamp" ]; then echo "vscode tools: already installed in $TOOLS"; exit 0; fi
 
+# Run from `npm test`, this script inherits the outer npm's npm_* variables (npm_config_user_agent
+# names Node 20, which code-server's postinstall rejects): the nested installs start clean.
+for var in $(compgen -e | grep -i '^npm_' || true); do unset "$var"; done
+unset NODE
+
 mkdir -p "$TOOLS/node" "$TOOLS/code-server"
 echo "vscode tools: installing Node $NODE_VERSION"
 (cd "$TOOLS/node" && [ -f package.json ] || echo '{"private":true}' > package.json
