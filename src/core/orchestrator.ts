@@ -33,6 +33,10 @@ export interface AskOptions {
   question: string;
   /** Overrides the chat model (keeps the configured server). */
   model?: string;
+  /** What the user has selected in the editor: routed as editor context and put first in the prompt. */
+  selection?: { path: string; text: string; startLine: number; endLine: number; language?: string };
+  /** The selection has problems (diagnostics) attached: steers routing towards a fix. */
+  selectionHasDiagnostics?: boolean;
   /** Continue this conversation (its history is sent, summarised when long). */
   conversationId?: string;
   /** Retrieved chunks put in front of the model (sets `k` of the workflow's retrieve nodes). */
@@ -78,7 +82,10 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
   const store = new ConversationStore(root);
   try {
     const conversation = opts.conversationId ? await store.open(opts.conversationId) : store.create();
-    const routed = await route({ text: opts.question }, { embedder: index.embedder, lexical: index.retriever.lexicalIndex });
+    const routed = await route(
+      { text: opts.question, hasSelection: !!opts.selection?.text.trim(), hasDiagnostics: opts.selectionHasDiagnostics },
+      { embedder: index.embedder, lexical: index.retriever.lexicalIndex },
+    );
     trace.add('note', 'route', { workflow: routed.workflow, via: routed.via, confidence: routed.confidence, reason: routed.reason });
     if (routed.workflow === 'search' && routed.symbol) return lookup(routed, index, conversation.id, trace);
     const llm = await connect(config.llm, opts);
@@ -96,6 +103,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
     if (def.state.history) input.history = history;
     const memory = new LongTermMemory(root, { embedder: index.embedder, trace });
     if (def.state.memory) input.memory = await recallMemory(memory, opts.question, trace);
+    if (def.state.editor && opts.selection?.text.trim()) input.editor = [selectionContext(opts.selection)];
     // The last agent result, kept even when its node then fails or the run is cancelled.
     let agent: AgentResult | undefined;
     let step = 1;
@@ -337,4 +345,10 @@ async function rememberAnswer(memory: LongTermMemory, question: string, answer: 
   } catch (err) {
     trace.add('note', 'memory', { remember: 'skipped', reason: (err as Error).message });
   }
+}
+
+/** The editor selection as a context item that outranks every retrieved chunk (scores up to 1):
+ * it is what the question is about, and it stays fenced as data like any workspace text. */
+function selectionContext(selection: NonNullable<AskOptions['selection']>): ContextItem {
+  return { path: selection.path, startLine: selection.startLine, endLine: selection.endLine, text: selection.text, language: selection.language, score: 2 };
 }

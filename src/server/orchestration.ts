@@ -46,6 +46,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
       const result = await ask({
         host: ctx.host,
         question: params.question,
+        selection: validSelection(params.selection),
         model: params.model || undefined,
         conversationId: params.conversationId || undefined,
         signal: io.signal,
@@ -160,4 +161,12 @@ async function withRun<T>(
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** The client's selection when it has the expected shape (a malformed one is ignored, not fatal). */
+function validSelection(selection: AskParams['selection']): AskParams['selection'] {
+  if (!selection || typeof selection !== 'object') return undefined;
+  const { path, text, startLine, endLine, language } = selection;
+  if (typeof path !== 'string' || typeof text !== 'string' || !Number.isInteger(startLine) || !Number.isInteger(endLine)) return undefined;
+  return { path, text, startLine, endLine, language: typeof language === 'string' ? language : 'text' };
 }

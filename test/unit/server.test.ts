@@ -90,6 +90,22 @@ describe('language server', function () {
     assert.ok(!client.stderr.includes('sk-test-server-key'), 'the key is never logged');
   });
 
+  it('ask puts the editor selection in front of the model, fenced, before retrieved code', async () => {
+    model.script(CHAT, { kind: 'chat', content: 'The selected function sums the values.' });
+    const selection = { path: 'src/util/retry.ts', language: 'typescript', text: 'const SELECTED_MARKER = 1; // what the user highlighted', startLine: 3, endLine: 3 };
+    const before = model.requestsTo(CHAT).length;
+    const response = await client.request('baton/ask', { runId: runId(), question: 'What does this retry backoff helper do?', selection });
+    assert.equal(response.answer, 'The selected function sums the values.');
+    const sent = JSON.stringify(model.requestsTo(CHAT)[before].body);
+    // Every workspace excerpt is fenced with its source; the selection's fence is the first one.
+    const sources = [...sent.matchAll(/<untrusted-data-\w+ source=\\"([^"\\]+)\\"/g)].map((m) => m[1]);
+    assert.ok(sources.length > 1, `expected the selection and retrieved chunks: ${sources.join(', ')}`);
+    assert.equal(sources[0], 'src/util/retry.ts:3-3');
+    const fences = [...sent.matchAll(/<untrusted-data-\w+ source=/g)].map((m) => m.index);
+    const marker = sent.indexOf('SELECTED_MARKER');
+    assert.ok(marker > fences[0] && marker < fences[1], 'the selection is inside the first fence');
+  });
+
   it('lists the conversation of an ask and opens it as user/assistant messages with sources', async () => {
     model.script(CHAT, { kind: 'chat', content: 'Retries back off exponentially, see src/util/retry.ts:6-19.' });
     const asked = await client.request('baton/ask', { runId: runId(), question: 'How does retry back off?' });

@@ -18,6 +18,7 @@ const ask: WorkflowInput = {
     history: { type: 'array', default: [], description: 'Earlier turns of the conversation, oldest first.' },
     context: { type: 'array' },
     memory: { type: 'array', default: [], description: 'Facts and past answers recalled from long-term memory, as context items.' },
+    editor: { type: 'array', default: [], description: 'What the user has selected in the editor, as context items (first in the prompt).' },
     answer: { type: 'string' },
     agent: { type: 'object', description: 'How the agent ended: stopReason, note, steps, toolCalls, usage.' },
   },
@@ -25,7 +26,7 @@ const ask: WorkflowInput = {
   nodes: [
     { id: 'retrieve', kind: 'retrieve', query: '{{question}}', k: 8, output: 'context' },
     {
-      id: 'answer', kind: 'agent', question: '{{question}}', context: ['context', 'memory'], history: 'history', task: 'chat', stream: true,
+      id: 'answer', kind: 'agent', question: '{{question}}', context: ['editor', 'context', 'memory'], history: 'history', task: 'chat', stream: true,
       output: 'answer', details: 'agent',
       // The prompt builder appends the rule that fenced workspace text is data, not instructions.
       system: [
