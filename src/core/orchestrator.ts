@@ -35,6 +35,9 @@ export interface AskOptions {
   model?: string;
   /** What the user has selected in the editor: routed as editor context and put first in the prompt. */
   selection?: { path: string; text: string; startLine: number; endLine: number; language?: string };
+  /** How answers made without a model (retrieval-only, lookups) show code: indented plain text for a
+   * terminal (default), fenced blocks for a surface that renders markdown. */
+  format?: 'text' | 'markdown';
   /** The selection has problems (diagnostics) attached: steers routing towards a fix. */
   selectionHasDiagnostics?: boolean;
   /** Continue this conversation (its history is sent, summarised when long). */
@@ -87,7 +90,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       { embedder: index.embedder, lexical: index.retriever.lexicalIndex },
     );
     trace.add('note', 'route', { workflow: routed.workflow, via: routed.via, confidence: routed.confidence, reason: routed.reason });
-    if (routed.workflow === 'search' && routed.symbol) return lookup(routed, index, conversation.id, trace);
+    if (routed.workflow === 'search' && routed.symbol) return lookup(routed, index, conversation.id, trace, opts.format);
     const llm = await connect(config.llm, opts);
     if ('problem' in llm) trace.add('note', 'retrieval-only', { reason: llm.problem });
     let history: unknown[] = [];
@@ -133,15 +136,15 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       if (err instanceof WorkflowCancelledError || !(err instanceof WorkflowRunError)) throw err;
       const failed = err.node ? def.nodes.find((n) => n.id === err.node) : undefined;
       // No model, or the model never answered: answer from retrieval. Any other failure is the workflow's.
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), llm.problem, conversation.id, trace);
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), llm.problem, conversation.id, trace, opts.format);
       if (failed && (failed.kind === 'agent' || failed.kind === 'llm')) {
         const problem = failed.kind === 'agent' && agent?.error ? agent.error : causeMessage(err);
-        return retrievalOnly(await retrieved(def, err.state, opts, index), problem, conversation.id, trace);
+        return retrievalOnly(await retrieved(def, err.state, opts, index), problem, conversation.id, trace, opts.format);
       }
       throw err;
     }
     if (typeof state.answer !== 'string') {
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), llm.problem, conversation.id, trace);
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), llm.problem, conversation.id, trace, opts.format);
       throw new Error(`the "${ASK_WORKFLOW}" workflow (${workflow.source}) finished without a string "answer" in its state`);
     }
     return await finish(state.answer, agent, state);
@@ -249,14 +252,10 @@ async function connect(config: LlmConfig, opts: AskOptions): Promise<{ client: L
   }
 }
 
-function retrievalOnly(results: SearchResult[], problem: string, conversationId: string, trace: Trace): AskResult {
+function retrievalOnly(results: SearchResult[], problem: string, conversationId: string, trace: Trace, format: AskOptions['format']): AskResult {
   const top = results.slice(0, 5);
   const lines = top.length
-    ? ['The most relevant code for your question:', ...top.flatMap((r) => [
-        '',
-        `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? `  ${r.symbol}` : ''}`,
-        ...r.text.split('\n').filter((l) => l.trim()).slice(0, 4).map((l) => `    ${l.length > 110 ? `${l.slice(0, 107)}...` : l}`),
-      ])]
+    ? ['The most relevant code for your question:', ...top.flatMap((r) => excerpt(r, 4, format))]
     : ['Nothing in the index matches your question.'];
   return {
     answer: lines.join('\n'),
@@ -297,7 +296,7 @@ function firstLine(text: string): string {
 }
 
 /** Answers "where is X defined / used" from the index alone: no model, no waiting. */
-function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace: Trace): AskResult {
+function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace: Trace, format: AskOptions['format']): AskResult {
   const symbol = routed.symbol!;
   const lexical = index.retriever.lexicalIndex;
   const definitions = lexical.findSymbol(symbol, 5).filter((r) => r.score >= 2);
@@ -306,11 +305,7 @@ function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace
     : definitions;
   const heading = routed.lookup === 'references' ? `\`${symbol}\` is used in:` : `\`${symbol}\` is defined in:`;
   const lines = hits.length
-    ? [heading, ...hits.flatMap(({ chunk }) => [
-        '',
-        `${chunk.path}:${chunk.startLine}-${chunk.endLine}${chunk.symbol ? `  ${chunk.symbol}` : ''}`,
-        ...chunk.text.split('\n').filter((l) => l.trim()).slice(0, 3).map((l) => `    ${l.length > 110 ? `${l.slice(0, 107)}...` : l}`),
-      ])]
+    ? [heading, ...hits.flatMap(({ chunk }) => excerpt(chunk, 3, format))]
     : [`No ${routed.lookup === 'references' ? 'uses' : 'definition'} of \`${symbol}\` found in the index.`];
   trace.add('note', 'lookup', { symbol, kind: routed.lookup, results: hits.length });
   return {
@@ -351,4 +346,15 @@ async function rememberAnswer(memory: LongTermMemory, question: string, answer: 
  * it is what the question is about, and it stays fenced as data like any workspace text. */
 function selectionContext(selection: NonNullable<AskOptions['selection']>): ContextItem {
   return { path: selection.path, startLine: selection.startLine, endLine: selection.endLine, text: selection.text, language: selection.language, score: 2 };
+}
+
+/** A located excerpt of retrieved code: its first non-blank lines under a `path:start-end` heading. */
+function excerpt(r: { path: string; startLine: number; endLine: number; symbol: string | null; language: string; text: string }, maxLines: number, format: AskOptions['format']): string[] {
+  const lines = r.text.split('\n').filter((l) => l.trim()).slice(0, maxLines).map((l) => (l.length > 110 ? `${l.slice(0, 107)}...` : l));
+  if (format === 'markdown') {
+    // A fence longer than any backtick run inside, so a Markdown chunk cannot close it early.
+    const fence = '`'.repeat(Math.max(3, ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length + 1)))));
+    return ['', `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? ` \`${r.symbol}\`` : ''}`, '', `${fence}${r.language}`, ...lines, fence];
+  }
+  return ['', `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? `  ${r.symbol}` : ''}`, ...lines.map((l) => `    ${l}`)];
 }

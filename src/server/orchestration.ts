@@ -47,6 +47,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
         host: ctx.host,
         question: params.question,
         selection: validSelection(params.selection),
+        format: 'markdown',
         model: params.model || undefined,
         conversationId: params.conversationId || undefined,
         signal: io.signal,

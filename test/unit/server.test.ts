@@ -277,6 +277,7 @@ describe('language server', function () {
       const response = await client.request('baton/ask', { runId: runId(), question: 'parse invoice csv' });
       assert.equal(response.mode, 'retrieval-only');
       assert.match(response.answer, /The most relevant code for your question:\n\nscripts\/parse_invoice\.py/);
+      assert.match(response.answer, /\n```python\n/, 'the editor gets fenced code blocks');
       assert.match(response.note ?? '', /no language model answered/);
       assert.ok(response.sources.some((s) => s.path === 'scripts/parse_invoice.py'));
     });

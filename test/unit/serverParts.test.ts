@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { codeActionsFor } from '../../src/server/codeActions';
 import { IndexStatusReporter } from '../../src/server/indexStatus';
 import { forEditor } from '../../src/server/wording';
+import { LlmClient } from '../../src/core/llm/client';
 import { effectiveConfig, embedderFromSetting, parseSettings } from '../../src/server/settings';
 import type { IndexStatus } from '../../src/protocol';
 import { makeWorkspace } from '../helpers/workspace';
@@ -75,5 +76,14 @@ describe('server parts', () => {
     assert.equal(forEditor('the index has no vectors yet; run `baton index`'), 'the index has no vectors yet; run "Baton: Rebuild Index"');
     assert.equal(forEditor('corrupt; run `baton index --rebuild` to rebuild it'), 'corrupt; run "Baton: Rebuild Index" to rebuild it');
     assert.equal(forEditor('nothing to reword'), 'nothing to reword');
+  });
+
+  it('turns the core\'s "no model" advice into the editor\'s commands', async () => {
+    // The real message: no model configured and no local server on the probed ports.
+    const err = await LlmClient.fromConfig({}, {}).then(() => null, (e: Error) => e);
+    assert.ok(err, 'no model can be configured from an empty environment');
+    const worded = forEditor(err.message);
+    assert.match(worded, /run "Baton: Configure Model" \(and "Baton: Set API Key" if the server needs a key\)/, worded);
+    assert.doesNotMatch(worded, /set BATON_MODEL \(plus/);
   });
 });
