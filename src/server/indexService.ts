@@ -25,6 +25,8 @@ export interface IndexServiceOptions {
 interface RunRequest {
   rebuild: boolean;
   signal?: AbortSignal;
+  /** Called when the run leaves the queue and starts. */
+  onStart?: () => void;
 }
 
 export class IndexService {
@@ -59,7 +61,9 @@ export class IndexService {
 
   /** An incremental run (the first build when there is no index). */
   update(): Promise<void> {
-    this.queued ??= this.enqueue({ rebuild: false }).finally(() => { this.queued = undefined; });
+    // Requests coalesce only while their run waits: once a run has started, its walk may already be
+    // past a file changed now, so the next change queues a run of its own.
+    this.queued ??= this.enqueue({ rebuild: false, onStart: () => { this.queued = undefined; } });
     return this.queued;
   }
 
@@ -73,13 +77,18 @@ export class IndexService {
   /** Resolves once search has something to search (or indexing failed), or when `signal` aborts. */
   whenSearchable(signal?: AbortSignal): Promise<void> {
     if (this.searchable) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('cancelled'));
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal!.reason ?? new Error('cancelled'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(() => {
+      const waiter = () => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      });
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(signal!.reason ?? new Error('cancelled'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
     });
   }
 
@@ -134,6 +143,7 @@ export class IndexService {
   }
 
   private async run(request: RunRequest): Promise<void> {
+    request.onStart?.();
     if (this.stopped.signal.aborted) return;
     const effective = this.opts.effective();
     const spec = effective.config.embedder;
