@@ -84,6 +84,9 @@ export class BatonClient implements vscode.Disposable {
 
   private async launch(): Promise<LanguageClient> {
     if (this.disposed) throw new Error('Baton is shutting down');
+    // Every start goes through here (activation, restarts, a request's retry): an untrusted folder's
+    // settings and baton.config.json could send the key and the code to any server.
+    if (!vscode.workspace.isTrusted) throw new Error('Baton starts once you trust this workspace ("Workspaces: Manage Workspace Trust").');
     const apiKey = await this.opts.apiKey();
     // The key travels only in the server's environment; an unset key keeps an inherited OPENAI_API_KEY.
     const env: NodeJS.ProcessEnv = { ...process.env, ...(apiKey ? { OPENAI_API_KEY: apiKey } : {}) };

@@ -46,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): BatonApi {
   let restartTimer: NodeJS.Timeout | undefined;
   const scheduleRestart = (why: string) => {
     clearTimeout(restartTimer);
+    if (!vscode.workspace.isTrusted) return; // nothing runs yet; trusting the folder starts it
     restartTimer = setTimeout(() => {
       output.info(`Restarting the Baton server: ${why}`);
       statusBar.starting();
@@ -75,6 +76,8 @@ export function activate(context: vscode.ExtensionContext): BatonApi {
     c.onDidStop(() => statusBar.showProblem('The Baton server stopped.')),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (affectsServer(e)) scheduleRestart('settings changed');
+      // A model chosen in the settings (or with Configure Model) replaces the chat picker's choice.
+      if (e.affectsConfiguration('baton.model')) void backend.pickModel('');
       if (affectsTraceMaxRuns(e)) traces.setMax(traceMaxRuns());
     }),
     apiKeys.onDidChange(() => scheduleRestart('API key changed')),
@@ -82,7 +85,13 @@ export function activate(context: vscode.ExtensionContext): BatonApi {
   );
 
   // Not awaited: activation returns at once; the server reads the key and starts in the background.
-  c.start().then(() => refreshStatus(), failed);
+  // An untrusted folder could point the model settings or its baton.config.json at any server (and
+  // name any environment variable as the key): nothing starts until the user trusts it.
+  if (vscode.workspace.isTrusted) c.start().then(() => refreshStatus(), failed);
+  else {
+    statusBar.untrusted();
+    context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => c.restart().then(() => refreshStatus(), failed)));
+  }
   return createBatonApi(svc, backend);
 }
 

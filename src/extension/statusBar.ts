@@ -27,6 +27,12 @@ export class IndexStatusBar implements vscode.Disposable {
     this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
   }
 
+  untrusted(): void {
+    this.item.text = '$(shield) Baton: not started';
+    this.item.tooltip = 'Baton starts once you trust this workspace ("Workspaces: Manage Workspace Trust").';
+    this.item.backgroundColor = undefined;
+  }
+
   starting(): void {
     this.item.text = '$(sync~spin) Baton: starting';
     this.item.tooltip = 'The Baton server is starting';
