@@ -68,7 +68,7 @@ export interface IndexStatus {
 // ---------------------------------------------------------------------------------------------
 
 export interface AskParams {
-  /** Chosen by the client; streamed `baton/askProgress` notifications carry it; `baton/cancel` names it. */
+  /** Chosen by the client; streamed `baton/runProgress` notifications carry it; `baton/cancel` names it. */
   runId: string;
   question: string;
   conversationId?: string;

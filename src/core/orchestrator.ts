@@ -26,6 +26,7 @@ import type { WorkflowDefinition } from './workflow/schema';
 import { route, type Route } from './router';
 import { LongTermMemory } from './memory/longTerm';
 import type { ContextItem } from './prompt/builder';
+import { longestBacktickRun } from './prompt/fence';
 import { workspaceServices } from './workflowRunner';
 
 export interface AskOptions {
@@ -353,7 +354,7 @@ function excerpt(r: { path: string; startLine: number; endLine: number; symbol: 
   const lines = r.text.split('\n').filter((l) => l.trim()).slice(0, maxLines).map((l) => (l.length > 110 ? `${l.slice(0, 107)}...` : l));
   if (format === 'markdown') {
     // A fence longer than any backtick run inside, so a Markdown chunk cannot close it early.
-    const fence = '`'.repeat(Math.max(3, ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length + 1)))));
+    const fence = '`'.repeat(Math.max(3, longestBacktickRun(lines.join('\n')) + 1));
     return ['', `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? ` \`${r.symbol}\`` : ''}`, '', `${fence}${r.language}`, ...lines, fence];
   }
   return ['', `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? `  ${r.symbol}` : ''}`, ...lines.map((l) => `    ${l}`)];

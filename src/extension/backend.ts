@@ -21,7 +21,9 @@ export class ExtensionChatBackend implements ChatBackend {
     const unlisten = this.svc.runs.listen(runId, onProgress);
     const params: AskParams = { runId, question: request.question };
     if (request.conversationId) params.conversationId = request.conversationId;
-    const model = request.model ?? this.state.get<string>(PICKED_MODEL);
+    // The chat's picker stores its choice through pickModel; a model the view merely displays (the
+    // server's default at the time) must not pin later asks after the settings change.
+    const model = this.state.get<string>(PICKED_MODEL);
     if (model) params.model = model;
     // What the user is looking at steers routing and retrieval.
     const editor = this.svc.editors.current();

@@ -54,7 +54,7 @@ function pickNonce(content: string, label: string): string {
   }
 }
 
-function longestBacktickRun(text: string): number {
+export function longestBacktickRun(text: string): number {
   let longest = 0;
   for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
   return longest;
