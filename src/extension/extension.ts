@@ -48,6 +48,8 @@ export function activate(context: vscode.ExtensionContext): BatonApi {
     clearTimeout(restartTimer);
     if (!vscode.workspace.isTrusted) return; // nothing runs yet; trusting the folder starts it
     restartTimer = setTimeout(() => {
+      // A restart would drop the answers still streaming: it waits for them to finish.
+      if (runs.activeRuns > 0) return scheduleRestart(why);
       output.info(`Restarting the Baton server: ${why}`);
       statusBar.starting();
       c.restart().then(() => refreshStatus(), (err: Error) => failed(err));

@@ -24,6 +24,8 @@ export class WarmIndex {
   private entry: Entry | undefined;
   private readonly retired = new Set<Entry>();
   private opening: Promise<Entry> | undefined;
+  /** The query embedder an open in flight was given: not disposed under it. */
+  private openingWith: Embedder | null | undefined;
   private query: { spec: string; embedder: Embedder | null } | undefined;
   /** Embedders replaced while an open index still used them: disposed with that index. */
   private readonly oldEmbedders = new Set<Embedder>();
@@ -42,23 +44,29 @@ export class WarmIndex {
 
   /** The current index, opened or reopened as needed; null when the workspace has none yet. */
   async acquire(): Promise<IndexLease | null> {
-    const key = manifestKey(this.root);
-    if (!key) return null;
-    let entry = this.entry;
-    if (!entry || entry.key !== key) {
-      // Concurrent requests share one open; a commit during it is picked up by the next acquire.
-      this.opening ??= this.open(key).finally(() => { this.opening = undefined; });
-      entry = await this.opening;
+    let entry: Entry | undefined;
+    // An entry retired while this request waited for its open (another commit, a new embedder) is
+    // closed or closing: open again rather than hand it out.
+    while (!entry?.current) {
+      const key = manifestKey(this.root);
+      if (!key) return null;
+      entry = this.entry;
+      if (!entry || entry.key !== key) {
+        // Concurrent requests share one open; a commit during it is picked up by the next acquire.
+        this.opening ??= this.open(key).finally(() => { this.opening = undefined; });
+        entry = await this.opening;
+      }
     }
-    entry.users++;
+    const leased = entry;
+    leased.users++;
     let released = false;
     return {
-      index: entry.index,
+      index: leased.index,
       release: () => {
         if (released) return;
         released = true;
-        entry.users--;
-        if (!entry.current && entry.users === 0) void this.close(entry);
+        leased.users--;
+        if (!leased.current && leased.users === 0) void this.close(leased);
       },
     };
   }
@@ -74,6 +82,7 @@ export class WarmIndex {
   }
 
   async dispose(): Promise<void> {
+    await this.opening?.catch(() => undefined); // an index opening now is closed with the rest
     this.retire();
     await Promise.all([...this.retired].map((e) => this.close(e)));
     if (this.query?.embedder) this.oldEmbedders.add(this.query.embedder);
@@ -82,7 +91,14 @@ export class WarmIndex {
   }
 
   private async open(key: string): Promise<Entry> {
-    const index = await openIndexForSearch(this.root, { queryEmbedder: this.query?.embedder ?? null });
+    const embedder = this.query?.embedder ?? null;
+    this.openingWith = embedder;
+    let index: OpenedIndex;
+    try {
+      index = await openIndexForSearch(this.root, { queryEmbedder: embedder });
+    } finally {
+      this.openingWith = undefined;
+    }
     this.retire();
     const entry: Entry = { index, key, users: 0, current: true };
     this.entry = entry;
@@ -96,7 +112,7 @@ export class WarmIndex {
   }
 
   private async disposeUnusedEmbedders(): Promise<void> {
-    const inUse = new Set([this.entry, ...this.retired].map((e) => e?.index.embedder));
+    const inUse = new Set([this.openingWith, ...[this.entry, ...this.retired].map((e) => e?.index.embedder)]);
     for (const embedder of this.oldEmbedders) {
       if (inUse.has(embedder)) continue;
       this.oldEmbedders.delete(embedder);
