@@ -92,10 +92,10 @@ export class BatonClient implements vscode.Disposable {
     const env: NodeJS.ProcessEnv = { ...process.env, ...(apiKey ? { OPENAI_API_KEY: apiKey } : {}) };
     const module = { module: this.opts.serverModule, transport: TransportKind.ipc, options: { env } };
     const serverOptions: ServerOptions = { run: module, debug: module };
-    const watcher = vscode.workspace.createFileSystemWatcher('**/*');
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }],
-      synchronize: { fileEvents: watcher },
+      // No client-side file watcher: the server registers its own `**/*` watch (dynamic
+      // registration), so every change arrives once.
       initializationOptions: readServerSettings(),
       outputChannel: this.opts.output,
       traceOutputChannel: this.opts.output,
@@ -103,7 +103,7 @@ export class BatonClient implements vscode.Disposable {
     };
     const client = new LanguageClient('baton', 'Baton', serverOptions, clientOptions);
     this.client = client;
-    this.clientDisposables = [watcher, ...this.wire(client)];
+    this.clientDisposables = [...this.wire(client)];
     try {
       await client.start();
     } catch (err) {

@@ -31,6 +31,30 @@ describe('index and search', () => {
     for (const p of ['.env', 'vendor/thirdParty.js', 'build/output.js', 'app.log']) assert.ok(!paths.includes(p), `${p} was indexed`);
   });
 
+  it('a file created on disk is found by search after the automatic re-index', async () => {
+    const api = await batonApi();
+    const { files } = await api.waitForIndexed(180_000);
+    const folder = vscode.workspace.workspaceFolders![0].uri;
+    const file = vscode.Uri.joinPath(folder, 'src', 'freshlyAdded.ts');
+    await vscode.workspace.fs.writeFile(file, Buffer.from('export function quokkaZebraLedger(): number {\n  return 7;\n}\n'));
+    try {
+      const hit = await waitFor('the new file in search results', async () => {
+        const res = await api.search('quokkaZebraLedger', 5);
+        return res.results.find((r) => r.path === 'src/freshlyAdded.ts');
+      }, 60_000, 500);
+      assert.match(hit.text, /quokkaZebraLedger/);
+    } finally {
+      await vscode.workspace.fs.delete(file);
+    }
+    // The deletion is picked up the same way: the index is back to the fixture's files.
+    await waitFor('the deleted file to leave the index', async () => {
+      const s = await api.indexStatus();
+      return s.state === 'indexed' && s.files === files;
+    }, 60_000, 500);
+    const res = await api.search('quokkaZebraLedger', 5);
+    assert.ok(!res.results.some((r) => r.path === 'src/freshlyAdded.ts'), 'the deleted file is still found');
+  });
+
   it('the Rebuild Index command indexes again', async () => {
     const api = await batonApi();
     const before = await api.waitForIndexed(180_000);
