@@ -10,6 +10,7 @@ import type {
   HostRequestMethod, HostRequests, IndexStatus, RequestMethod, Requests, RunProgress, ServerNotifications,
 } from '../protocol';
 import { readServerSettings } from './settings';
+import { workspaceRoot } from './workspaceFiles';
 
 export type HostHandlers = {
   [M in HostRequestMethod]: (params: HostRequests[M][0], token: vscode.CancellationToken) => Promise<HostRequests[M][1]>;
@@ -93,7 +94,7 @@ export class BatonClient implements vscode.Disposable {
     const module = { module: this.opts.serverModule, transport: TransportKind.ipc, options: { env } };
     const serverOptions: ServerOptions = { run: module, debug: module };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file' }],
+      documentSelector: documentSelector(),
       // No client-side file watcher: the server registers its own `**/*` watch (dynamic
       // registration), so every change arrives once.
       initializationOptions: readServerSettings(),
@@ -145,4 +146,11 @@ export class BatonClient implements vscode.Disposable {
       this.opts.output.warn(`Stopping the Baton server: ${(err as Error).message}`);
     }
   }
+}
+
+/** Only the workspace's own files are synchronised to the server (and shown in its trace): a file
+ * opened from elsewhere, a key in ~/.ssh say, never reaches it. */
+function documentSelector(): LanguageClientOptions['documentSelector'] {
+  const root = workspaceRoot();
+  return root ? [{ scheme: 'file', pattern: { baseUri: root.toString(), pattern: '**/*' } }] : [{ scheme: 'file' }];
 }
