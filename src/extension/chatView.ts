@@ -184,6 +184,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     await Promise.all([this.refreshModels(), this.refreshHistory()]);
   }
 
+  /** The server restarted (new settings or key): the picker lists its models anew. */
+  async modelsChanged(): Promise<void> {
+    if (this.ready) await this.refreshModels();
+  }
+
   private async refreshModels(): Promise<void> {
     try {
       const models = await this.backend.models();

@@ -52,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): BatonApi {
       if (runs.activeRuns > 0) return scheduleRestart(why);
       output.info(`Restarting the Baton server: ${why}`);
       statusBar.starting();
-      c.restart().then(() => refreshStatus(), (err: Error) => failed(err));
+      c.restart().then(() => { refreshStatus(); void chat.modelsChanged(); }, (err: Error) => failed(err));
     }, RESTART_DEBOUNCE_MS);
   };
   const failed = (err: Error) => {

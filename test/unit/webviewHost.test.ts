@@ -49,6 +49,15 @@ describe('webview host (ChatViewProvider)', () => {
     assert.deepEqual(view.ofType('models')[0], { type: 'models', current: 'm1', available: ['m1', 'm2'] });
   });
 
+  it('lists the models again when the server restarts with new settings', async () => {
+    const { provider, backend } = setup();
+    await provider.modelsChanged(); // no view yet: nothing to update
+    const view = await show(provider);
+    backend.modelList = { current: 'm3', available: ['m3'] };
+    await provider.modelsChanged();
+    assert.deepEqual(view.ofType('models').at(-1), { type: 'models', current: 'm3', available: ['m3'] });
+  });
+
   it('streams an ask: tokens, reset, tool and notice progress, then the answer; the conversation is remembered', async () => {
     const { provider, backend, memento } = setup();
     const view = await show(provider);
