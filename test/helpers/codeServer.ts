@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,19 +24,6 @@ export function ensureTools(): void {
   if (existsSync(TOOLS_STAMP) && existsSync(NODE24) && existsSync(CODE_SERVER_ENTRY)) return;
   const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'install-vscode-tools.sh')], { stdio: 'inherit', cwd: REPO_ROOT });
   if (r.status !== 0) throw new Error(`scripts/install-vscode-tools.sh failed (exit ${r.status})`);
-}
-
-/** A free TCP port on 127.0.0.1 (asked from the OS, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 export interface CodeServerOptions {

@@ -2,21 +2,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports';
 import { makeWorkspace, type TempWorkspace } from '../helpers/workspace';
 import { runCli } from '../helpers/runCli';
 import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
 
 const ROUTE = 'POST /v1/chat/completions';
-
-/** A port nothing listens on: the model server is "down". */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('baton ask', function () {
   this.timeout(90_000);
@@ -66,7 +57,7 @@ describe('baton ask', function () {
   });
 
   it('answers from retrieval alone, with a one-line hint, when the model server is down', async () => {
-    const down = { ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await deadPort()}/v1` };
+    const down = { ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await freePort()}/v1` };
     const r = await runCli(['ask', '--dir', ws.root, 'parse invoice csv'], { env: down });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /The most relevant code for your question:\n\nscripts\/parse_invoice\.py:\d+-\d+/);

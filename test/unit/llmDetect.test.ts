@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports';
 import { detectLocalServer, LOCAL_SERVERS } from '../../src/core/llm/detect';
 import { resolveModelsAuto } from '../../src/core/llm/models';
 import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
 
+
 /** A base URL on 127.0.0.1 where nothing listens. */
-async function closedBaseURL(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}/v1`;
-}
+const closedBaseURL = async (): Promise<string> => `http://127.0.0.1:${await freePort()}/v1`;
 
 describe('local model server detection', function () {
   this.timeout(20_000);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports';
 import { OpenAIEmbedder } from '../../src/core/embed/openaiEmbedder';
 import { OpenAIProtocolServer, fakeEmbedding, sendJson } from '../helpers/openaiProtocolServer';
 
@@ -13,15 +13,6 @@ function unit(v: number[]): number[] {
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-6): void {
   assert.equal(actual.length, expected.length);
   for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `[${i}] ${actual[i]} vs ${expected[i]}`);
-}
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 describe('OpenAIEmbedder', function () {
@@ -144,7 +135,7 @@ describe('OpenAIEmbedder', function () {
   });
 
   it('a server that is down fails fast with a message naming the URL', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}/v1`;
+    const url = `http://127.0.0.1:${await freePort()}/v1`;
     const t0 = Date.now();
     const e = new OpenAIEmbedder({ kind: 'openai', baseURL: url, model: 'm' }, { maxRetries: 0 });
     await assert.rejects(e.init(), (err: Error) => {

@@ -2,7 +2,7 @@
 // and a real OpenAI-protocol model server on 127.0.0.1. The test client plays the editor.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/ports';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
@@ -13,14 +13,6 @@ import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
 import { makeWorkspace, type TempWorkspace } from '../helpers/workspace';
 
 const CHAT = 'POST /v1/chat/completions';
-
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('language server', function () {
   this.timeout(90_000);
@@ -261,7 +253,7 @@ describe('language server', function () {
 
   describe('with the model server down', () => {
     before(async () => {
-      const down = `http://127.0.0.1:${await deadPort()}/v1`;
+      const down = `http://127.0.0.1:${await freePort()}/v1`;
       await client.notify('workspace/didChangeConfiguration', { settings: { ...settings(), baseUrl: down } });
     });
     after(() => client.notify('workspace/didChangeConfiguration', { settings: settings() }));
