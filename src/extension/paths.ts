@@ -4,8 +4,9 @@ import * as path from 'node:path';
 
 /** `file` relative to `root` with '/' separators, or undefined when it lies outside the root. */
 export function toRelative(root: string, file: string): string | undefined {
+  // The same test as core/util/paths.ts relativeInside (the extension does not load the core).
   const rel = path.relative(root, file);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return undefined;
   return rel.split(path.sep).join('/');
 }
 

@@ -22,6 +22,7 @@ import { RemoteHost } from './remoteHost';
 import { notify, onRequest, type RequestHandler } from './rpc';
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
+import { relativeInside } from '../core/util/paths';
 
 /** Everything that exists once the client named a workspace. */
 interface Workspace {
@@ -166,8 +167,8 @@ function isDirectory(dir: string): boolean {
 function affectsIndex(root: string, uri: string): boolean {
   const file = toPath(uri);
   if (!file) return false;
-  const rel = path.relative(root, file);
-  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return false;
+  const rel = relativeInside(root, file);
+  if (rel === null) return false;
   const first = rel.split(path.sep)[0];
   return first !== BATON_DIR && first !== '.git';
 }

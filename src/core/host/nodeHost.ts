@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit } from '../host';
 import { writeFileAtomic } from '../util/atomicFile';
+import { relativeInside } from '../util/paths';
 
 export interface NodeHostOptions {
   root: string;
@@ -79,8 +80,7 @@ export class NodeHost implements EditorHost {
 
   async applyEdit(edit: FileEdit): Promise<void> {
     const file = this.resolve(edit.path);
-    const rel = path.relative(this.root, file);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`refusing to write outside the workspace: ${edit.path}`);
+    if (relativeInside(this.root, file) === null) throw new Error(`refusing to write outside the workspace: ${edit.path}`);
     await mkdir(path.dirname(file), { recursive: true });
     // The atomic write creates a new file: carry the old one's permissions (an executable script stays one).
     const mode = await stat(file).then((s) => s.mode & 0o7777, () => null);

@@ -9,6 +9,7 @@ import { chunkFile } from '../index/chunker';
 import { classifyContent, isSecretPath } from '../index/fileClassifier';
 import { walkWorkspace, type WalkedFile } from '../index/walker';
 import type { ReadOnlyTool, ToolContext } from './registry';
+import { relativeInside } from '../util/paths';
 
 /** Lines one read_file call returns at most. */
 export const READ_MAX_LINES = 500;
@@ -35,8 +36,8 @@ export async function resolveWorkspacePath(root: string, input: string, opts: { 
   if (!input || input.includes('\0')) throw new PathError('a file path is required');
   const rootAbs = path.resolve(root);
   const abs = path.resolve(rootAbs, input.replace(/\\/g, '/'));
-  const rel = path.relative(rootAbs, abs);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+  const rel = relativeInside(rootAbs, abs);
+  if (rel === null) {
     throw new PathError(`${input} is outside the workspace; use a path relative to the workspace root`);
   }
   const relPosix = rel.split(path.sep).join('/');
