@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPackageRoot, PACKAGED_MODEL_DIR } from '../src/core/embed/createEmbedder';
+import { documentText } from '../src/core/embed/documentText';
 import { TransformersEmbedder } from '../src/core/embed/transformersEmbedder';
 import type { Embedder } from '../src/core/embed/types';
 import { WorkerEmbedder } from '../src/core/embed/workerEmbedder';
@@ -72,12 +73,14 @@ export function generateModel(dir: string, chunks: string[]): void {
  */
 async function throughput(e: Embedder, chunks: string[], runs: number): Promise<{ perSecond: number; cpuMs: number }> {
   await e.embed(chunks.slice(0, 8), 'document'); // warm-up: first session run, allocator
+  // What the indexer embeds: the preprocessing the model declares is part of the cost.
+  const prepare = (texts: string[]) => (e.documentHeadRepeat ? texts.map((text) => documentText({ text }, e.documentHeadRepeat)) : texts);
   let perSecond = 0;
   let cpuMs = Infinity;
   for (let r = 0; r < runs; r++) {
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    const vectors = await e.embed(chunks, 'document');
+    const vectors = await e.embed(prepare(chunks), 'document');
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     if (vectors.length !== chunks.length) throw new Error('wrong vector count');

@@ -16,6 +16,7 @@ import { Retriever } from '../src/core/index/retriever';
 import { batonDirOf } from '../src/core/index/workspaceIndex';
 import { embedderSpecFromFlag } from '../src/core/config';
 import { createEmbedder, describeEmbedder } from '../src/core/embed/createEmbedder';
+import { documentText } from '../src/core/embed/documentText';
 import { chunkId, type IndexedChunk, type FileRecord } from '../src/core/index/types';
 import type { Embedder } from '../src/core/embed/types';
 
@@ -61,7 +62,9 @@ async function pipeline(): Promise<IndexedChunk[]> {
     const chunks = [...store.chunks()];
     await store.close();
     if (embedder && full.embedded > 0) {
-      const texts = [...new Map(chunks.map((c) => [c.hash, c.text])).values()];
+      // The texts the indexer embedded: documentText when the model declares it.
+      const n = embedder.documentHeadRepeat ?? 0;
+      const texts = [...new Set(chunks.map((c) => (n > 0 ? documentText(c, n) : c.text)))];
       const t0 = performance.now();
       for (let i = 0; i < texts.length; i += 64) await embedder.embed(texts.slice(i, i + 64), 'document');
       const raw = (performance.now() - t0) / 1000;

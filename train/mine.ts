@@ -22,7 +22,9 @@ const CACHE = join(DATA, 'cache');
 const MINED = join(DATA, 'mined');
 // v2: the positive is the chunk Baton's chunker makes around the function (what the index
 // retrieves), and each package also keeps a sample of its other chunks as hard negatives.
-const MINER_VERSION = 2;
+// v3: positives and negatives carry the chunk's symbol (documentText finds its declaration line by
+// it) and path (for inspection).
+const MINER_VERSION = 3;
 const MAX_NEGATIVES_PER_PACKAGE = 400;
 
 const PERMISSIVE = new Set(['MIT', 'ISC', 'BSD-2-CLAUSE', 'BSD-3-CLAUSE', 'APACHE-2.0', '0BSD', 'UNLICENSE', 'CC0-1.0', 'MIT-0']);
@@ -40,8 +42,11 @@ export function permissive(license: string): boolean {
   return s.split(/\s+OR\s+/).some((alt) => alt.split(/\s+AND\s+/).every((l) => PERMISSIVE.has(l.trim())));
 }
 
-interface Pair { pkg: string; kind: 'first' | 'doc' | 'readme'; query: string; code: string }
-interface Mined { pairs: Pair[]; negatives: string[] }
+/** Where a chunk lives (README code blocks have no symbol). */
+interface ChunkPlace { path: string; symbol: string | null }
+interface Pair extends ChunkPlace { pkg: string; kind: 'first' | 'doc' | 'readme'; query: string; code: string }
+interface NegativeChunk extends ChunkPlace { code: string }
+interface Mined { pairs: Pair[]; negatives: NegativeChunk[] }
 
 function norm(q: string): string {
   return q.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
@@ -80,7 +85,7 @@ function readmePairs(dir: string, pkg: string): Pair[] {
         .split(/(?<=[.!?:])\s/)[0]?.replace(/:$/, '').trim() ?? '';
       const query = [heading, sentence].filter(Boolean).join('. ');
       if (js && code.trim().split('\n').length >= 2 && query.split(/\s+/).length >= 3 && !/install/i.test(heading)) {
-        out.push({ pkg, kind: 'readme', query: query.slice(0, 300), code: code.slice(0, MAX_CODE_CHARS) });
+        out.push({ pkg, kind: 'readme', query: query.slice(0, 300), code: code.slice(0, MAX_CODE_CHARS), path: name, symbol: null });
       }
       para = [];
       continue;
@@ -105,7 +110,7 @@ function stableHash(s: string): number {
 async function minePackage(dir: string, pkg: string, banned: Set<string>): Promise<Mined> {
   const pairs: Pair[] = [];
   const seen = new Set<string>();
-  const others = new Map<string, number>(); // chunk text -> hash, chunks no pair points at
+  const others = new Map<string, { rank: number; place: ChunkPlace }>(); // chunk text -> sample order, place
   const positives = new Set<string>();
   for (const f of sourceFiles(dir)) {
     let text: string;
@@ -116,7 +121,7 @@ async function minePackage(dir: string, pkg: string, banned: Set<string>): Promi
     if (pairs.length >= MAX_PAIRS_PER_PACKAGE) break;
     // Baton's own chunker over the comment-blanked file, as the benchmark indexes it.
     const chunks = await chunkFile(f, mined.stripped);
-    for (const c of chunks) if (/\w/.test(c.text)) others.set(c.text, stableHash(`${f}:${c.startLine}`));
+    for (const c of chunks) if (/\w/.test(c.text)) others.set(c.text, { rank: stableHash(`${f}:${c.startLine}`), place: { path: f, symbol: c.symbol } });
     for (const fn of mined.functions) {
       if (!usableQuery(fn.firstSentence)) continue;
       const key = norm(fn.firstSentence);
@@ -126,15 +131,16 @@ async function minePackage(dir: string, pkg: string, banned: Set<string>): Promi
       seen.add(key);
       const code = chunk.text.slice(0, MAX_CODE_CHARS);
       positives.add(chunk.text);
-      pairs.push({ pkg, kind: 'first', query: fn.firstSentence, code });
+      const place = { path: f, symbol: chunk.symbol };
+      pairs.push({ pkg, kind: 'first', query: fn.firstSentence, code, ...place });
       const full = [fn.doc.replace(/```[\s\S]*?```/g, ' '), fn.tagText].join(' ').replace(/\s+/g, ' ').trim().slice(0, 600);
-      if (norm(full) !== key && full.split(' ').length >= 6) pairs.push({ pkg, kind: 'doc', query: full, code });
+      if (norm(full) !== key && full.split(' ').length >= 6) pairs.push({ pkg, kind: 'doc', query: full, code, ...place });
     }
   }
   for (const p of readmePairs(dir, pkg)) if (!banned.has(norm(p.query))) pairs.push(p);
   // Hard negatives: a stable sample of the package's other chunks (blocks, undocumented code).
-  const negatives = [...others].filter(([t]) => !positives.has(t)).sort((a, b) => a[1] - b[1])
-    .slice(0, MAX_NEGATIVES_PER_PACKAGE).map(([t]) => t.slice(0, MAX_CODE_CHARS));
+  const negatives = [...others].filter(([t]) => !positives.has(t)).sort((a, b) => a[1].rank - b[1].rank)
+    .slice(0, MAX_NEGATIVES_PER_PACKAGE).map(([t, { place }]) => ({ code: t.slice(0, MAX_CODE_CHARS), ...place }));
   return { pairs: pairs.slice(0, MAX_PAIRS_PER_PACKAGE), negatives };
 }
 
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
   mkdirSync(MINED, { recursive: true });
   const train: Pair[] = [];
   const valid: Pair[] = [];
-  const negs: { split: string; pkg: string; code: string }[] = [];
+  const negs: (NegativeChunk & { split: string; pkg: string })[] = [];
   const sources: string[] = ['name\tversion\tlicense\tpairs\tsplit'];
   const seenPair = new Set<string>();
   let skippedLicense = 0;
@@ -200,7 +206,7 @@ async function main(): Promise<void> {
     const cacheFile = join(MINED, `${tarballName(name, version)}.v${MINER_VERSION}.json`);
     let license: string;
     let mined: Pair[];
-    let negatives: string[];
+    let negatives: NegativeChunk[];
     if (existsSync(cacheFile)) {
       ({ license, mined, negatives } = JSON.parse(readFileSync(cacheFile, 'utf8')));
     } else {
@@ -230,7 +236,7 @@ async function main(): Promise<void> {
     const bucket = parseInt(createHash('sha1').update(name).digest('hex').slice(0, 8), 16) / 0xffffffff;
     const split = bucket < VALID_FRACTION ? 'valid' : 'train';
     (split === 'valid' ? valid : train).push(...pairs);
-    for (const code of negatives ?? []) negs.push({ split, pkg: name, code });
+    for (const n of negatives ?? []) negs.push({ split, pkg: name, ...n });
     sources.push(`${name}\t${version}\t${license}\t${pairs.length}\t${split}`);
   }
   mkdirSync(DATA, { recursive: true });
@@ -238,7 +244,7 @@ async function main(): Promise<void> {
   writeFileSync(join(DATA, 'pairs.valid.jsonl'), valid.map((p) => JSON.stringify(p)).join('\n') + '\n');
   for (const split of ['train', 'valid']) {
     writeFileSync(join(DATA, `negatives.${split}.jsonl`), negs.filter((n) => n.split === split)
-      .map((n) => JSON.stringify({ pkg: n.pkg, code: n.code })).join('\n') + '\n');
+      .map(({ split: _, ...n }) => JSON.stringify(n)).join('\n') + '\n');
   }
   console.log(`hard negatives: ${negs.length}`);
   writeFileSync(join(ROOT, 'train/SOURCES.tsv'), sources.join('\n') + '\n');

@@ -26,8 +26,8 @@ export function words(text: string): string[] {
   return text.replace(camel, ' ').toLowerCase().match(word) ?? [];
 }
 
-interface Pair { pkg: string; kind: string; query: string; code: string }
-interface Negative { pkg: string; code: string }
+interface Pair { pkg: string; kind: string; query: string; code: string; path: string; symbol: string | null }
+interface Negative { pkg: string; code: string; path: string; symbol: string | null }
 
 function readPairs<T = Pair>(file: string): T[] {
   if (!existsSync(file)) return [];
@@ -146,12 +146,12 @@ async function main(): Promise<void> {
 
   for (const [name, pairs] of [['train', train], ['valid', valid]] as const) {
     writeIds(join(TOK, `${name}.q`), await tokenize(pairs.map((p) => p.query), `${name} queries`));
-    writeIds(join(TOK, `${name}.c`), await tokenize(pairs.map((p) => documentText({ text: p.code })), `${name} code`));
+    writeIds(join(TOK, `${name}.c`), await tokenize(pairs.map((p) => documentText({ text: p.code, symbol: p.symbol })), `${name} code`));
     writeFileSync(join(TOK, `${name}.meta.json`), JSON.stringify({
       pkg: pairs.map((p) => p.pkg), kind: pairs.map((p) => p.kind),
     }));
     // Other chunks of the same packages: hard negatives (train) and extra candidates (valid).
-    writeIds(join(TOK, `${name}.n`), await tokenize(negatives[name].map((n) => documentText({ text: n.code })), `${name} negatives`));
+    writeIds(join(TOK, `${name}.n`), await tokenize(negatives[name].map((n) => documentText({ text: n.code, symbol: n.symbol })), `${name} negatives`));
     writeFileSync(join(TOK, `${name}.n.meta.json`), JSON.stringify({ pkg: negatives[name].map((n) => n.pkg) }));
   }
   const dev = await devChunks();

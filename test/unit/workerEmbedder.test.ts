@@ -119,7 +119,7 @@ describe('WorkerEmbedder', function () {
       const e = own(createEmbedder({ kind: 'baton' })!);
       await e.init();
       // The model declares its document preprocessing (config.json baton.documentHeadRepeat).
-      assert.match(e.id, /^baton:baton-code-search@[0-9a-f]{12}:384:q:head=5$/);
+      assert.match(e.id, /^baton:baton-code-search@[0-9a-f]{12}:384:q:head=5:doc=2$/);
       const [v] = await e.embed(['parse an http request'], 'query');
       assert.equal(v.length, 384);
       assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-4);

@@ -37,7 +37,7 @@ port.on('message', (msg: ToWorker) => {
           const e = getEmbedder();
           await e.init(controller.signal);
           if (msg.type === 'init') {
-            send({ type: 'ready', id: msg.id, embedderId: e.id, dimensions: e.dimensions });
+            send({ type: 'ready', id: msg.id, embedderId: e.id, dimensions: e.dimensions, headRepeat: e.documentHeadRepeat ?? 0 });
           } else {
             const vectors = await e.embed(msg.texts, msg.kind, controller.signal);
             // Copy out of any shared/pooled buffer, then hand the memory over instead of cloning it.

@@ -7,7 +7,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
-import { documentText } from './documentText';
+import { DOCUMENT_TEXT_FORMAT } from './documentText';
 
 export type TransformersSpec = Extract<EmbedderSpec, { kind: 'transformers' }>;
 type TransformersModule = typeof import('@huggingface/transformers');
@@ -95,7 +95,7 @@ export class TransformersEmbedder implements Embedder {
     if (this.spec.maxLength !== undefined) parts.push(`len=${this.spec.maxLength}`);
     if (this.spec.queryPrefix) parts.push(`qp=${encodeURIComponent(this.spec.queryPrefix)}`);
     if (this.spec.documentPrefix) parts.push(`dp=${encodeURIComponent(this.spec.documentPrefix)}`);
-    if (this.loaded.headRepeat) parts.push(`head=${this.loaded.headRepeat}`);
+    if (this.loaded.headRepeat) parts.push(`head=${this.loaded.headRepeat}`, `doc=${DOCUMENT_TEXT_FORMAT}`);
     return parts.join(':');
   }
 
@@ -112,11 +112,14 @@ export class TransformersEmbedder implements Embedder {
     return signal ? raceAbort(this.initializing, signal) : this.initializing;
   }
 
+  get documentHeadRepeat(): number {
+    return this.loaded?.headRepeat ?? 0;
+  }
+
   async embed(texts: string[], kind: EmbedInputKind, signal?: AbortSignal): Promise<Float32Array[]> {
     await this.init(signal);
     const prefix = (kind === 'query' ? this.spec.queryPrefix : this.spec.documentPrefix) ?? '';
-    const headRepeat = kind === 'document' ? this.loaded!.headRepeat : 0;
-    const inputs = texts.map((t) => prefix + (headRepeat ? documentText({ text: t }, headRepeat) : t));
+    const inputs = prefix ? texts.map((t) => prefix + t) : texts;
     // Batch texts of similar length together: a batch is padded to its longest text, and padding
     // is pure waste (a 40-line chunk next to a 3-line one triples the work). Results go back in order.
     const order = inputs.map((_, i) => i).sort((a, b) => inputs[a].length - inputs[b].length);

@@ -11,7 +11,12 @@ export interface Embedder {
   readonly dimensions: number;
   /** Loads the model / checks the endpoint. Rejects with a clear message when unavailable. */
   init(signal?: AbortSignal): Promise<void>;
-  /** Unit-length vectors, one per text, in order. */
+  /** Document preprocessing the model declares (config.json `baton.documentHeadRepeat`): when
+   * above 0, what is embedded for a code chunk is `documentText(chunk, n)` (path and declaration
+   * line in front, see documentText.ts), not its bare text. Valid after `init()` resolved. */
+  readonly documentHeadRepeat?: number;
+  /** Unit-length vectors, one per text, in order. Texts are embedded as given: callers apply
+   * `documentText` to code chunks themselves (the indexer does). */
   embed(texts: string[], kind: EmbedInputKind, signal?: AbortSignal): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }

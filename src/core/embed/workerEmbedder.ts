@@ -14,7 +14,7 @@ export type ToWorker =
   | { type: 'debug-throw'; message: string };
 
 export type FromWorker =
-  | { type: 'ready'; id: number; embedderId: string; dimensions: number }
+  | { type: 'ready'; id: number; embedderId: string; dimensions: number; headRepeat: number }
   | { type: 'result'; id: number; vectors: Float32Array[] }
   | { type: 'error'; id: number; message: string }
   | { type: 'disposed'; id: number };
@@ -34,7 +34,7 @@ export class WorkerEmbedder implements Embedder {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private info: { embedderId: string; dimensions: number } | undefined;
+  private info: { embedderId: string; dimensions: number; headRepeat: number } | undefined;
   private ready: Promise<void> | undefined;
   private disposed = false;
 
@@ -54,11 +54,15 @@ export class WorkerEmbedder implements Embedder {
     this.ready ??= this.request({ type: 'init', id: 0 }, signal).then(
       (msg) => {
         if (msg.type !== 'ready') throw new Error(`embedding worker: unexpected reply ${msg.type}`);
-        this.info = { embedderId: msg.embedderId, dimensions: msg.dimensions };
+        this.info = { embedderId: msg.embedderId, dimensions: msg.dimensions, headRepeat: msg.headRepeat };
       },
       (err) => { this.ready = undefined; throw err; },
     );
     return this.ready;
+  }
+
+  get documentHeadRepeat(): number {
+    return this.info?.headRepeat ?? 0;
   }
 
   async embed(texts: string[], kind: EmbedInputKind, signal?: AbortSignal): Promise<Float32Array[]> {

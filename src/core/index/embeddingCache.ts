@@ -4,7 +4,8 @@
 //
 // File `<batonDir>/embeddings/<sha of embedder id>.bin`, an append-only log:
 //   header:  'BATONEMB' | u32 version | u32 dims | u32 id byte length | id (utf8) | zero pad to 4
-//   records: 16-byte hash (the 32 hex chars of Chunk.hash) | dims × float32 LE
+//   records: 16-byte hash (the 32 hex chars of the embedded text's contentHash: Chunk.hash, or
+//            that of documentText(chunk)) | dims × float32 LE
 // Appends are never rewritten, so a kill can only tear the last record; load ignores it and
 // truncates it away so the next append stays aligned. Later records win over earlier ones.
 import * as fs from 'node:fs';

@@ -1,7 +1,8 @@
 // Builds or updates the workspace index in two phases:
 //  1. walk -> read -> classify -> chunk -> commit (lexical search works as soon as this is done);
 //  2. embed the chunks that have no vector yet, reusing the content-hash cache, flushing vectors
-//     to the store progressively so an interrupted run keeps its work.
+//     to the store progressively so an interrupted run keeps its work. What is embedded (and
+//     hashed for the cache) is the chunk text, or documentText(chunk) when the model asks for it.
 import { readFile } from 'node:fs/promises';
 import { walkWorkspace } from './walker';
 import { classifyContent, type SkipReason } from './fileClassifier';
@@ -12,6 +13,7 @@ import { IndexStore, IndexCorruptError } from './store';
 import { EmbeddingCache } from './embeddingCache';
 import { contentHash } from '../util/hash';
 import { chunkId, type FileRecord, type IndexedChunk } from './types';
+import { documentText } from '../embed/documentText';
 import type { Embedder } from '../embed/types';
 
 export interface IndexProgress {
@@ -204,21 +206,24 @@ async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder
   };
 
   // Cache hits first: free, and they make most of a branch switch searchable at once.
-  const byHash = new Map<string, IndexedChunk[]>();
+  const headRepeat = embedder.documentHeadRepeat ?? 0;
+  const byHash = new Map<string, { text: string; chunks: IndexedChunk[] }>();
   for (const chunk of missing) {
-    const cached = cache.get(chunk.hash);
+    const text = headRepeat > 0 ? documentText(chunk, headRepeat) : chunk.text;
+    const hash = headRepeat > 0 ? contentHash(text) : chunk.hash;
+    const cached = cache.get(hash);
     if (cached) {
       pending.push({ id: chunk.id, vector: cached });
       fromCache++;
       continue;
     }
-    const group = byHash.get(chunk.hash);
-    if (group) group.push(chunk);
-    else byHash.set(chunk.hash, [chunk]);
+    const group = byHash.get(hash);
+    if (group) group.chunks.push(chunk);
+    else byHash.set(hash, { text, chunks: [chunk] });
   }
   await flush();
 
-  const todo = [...byHash.values()];
+  const todo = [...byHash];
   const total = missing.length - fromCache;
   const report = () => opts.onProgress?.({ phase: 'embed', filesScanned: store.files().size, filesChanged: 0, chunksToEmbed: total, chunksEmbedded: embedded });
   report();
@@ -226,12 +231,12 @@ async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder
     for (let i = 0; i < todo.length; i += EMBED_REQUEST_SIZE) {
       opts.signal?.throwIfAborted();
       const groups = todo.slice(i, i + EMBED_REQUEST_SIZE);
-      const vectors = await embedder.embed(groups.map((g) => g[0].text), 'document', opts.signal);
-      const entries = groups.map((g, j) => ({ hash: g[0].hash, vector: vectors[j] }));
+      const vectors = await embedder.embed(groups.map(([, g]) => g.text), 'document', opts.signal);
+      const entries = groups.map(([hash], j) => ({ hash, vector: vectors[j] }));
       await cache.putMany(entries); // durable first: a crash after this loses no model time
-      groups.forEach((g, j) => {
-        for (const chunk of g) pending.push({ id: chunk.id, vector: vectors[j] });
-        embedded += g.length;
+      groups.forEach(([, g], j) => {
+        for (const chunk of g.chunks) pending.push({ id: chunk.id, vector: vectors[j] });
+        embedded += g.chunks.length;
       });
       if (pending.length >= flushEvery) await flush();
       report();

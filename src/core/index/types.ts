@@ -15,7 +15,8 @@ export interface Chunk {
   /** Language id, e.g. 'typescript', 'python', 'markdown', 'text'. */
   language: string;
   text: string;
-  /** Content hash of `text` (hex sha256, first 32 chars): the key of the embedding cache. */
+  /** Content hash of `text` (hex sha256, first 32 chars): the key of the embedding cache (the hash
+   * of documentText(chunk) instead, for a model that declares document preprocessing). */
   hash: string;
 }
 
