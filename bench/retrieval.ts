@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { indexWorkspace } from '../src/core/index/indexer';
 import { IndexStore } from '../src/core/index/store';
+import { DEFAULT_BM25F, LexicalIndex, type Bm25fParams } from '../src/core/index/lexical';
 import { Retriever, DEFAULT_FUSION_WEIGHTS, type FusionWeights, type SearchMode } from '../src/core/index/retriever';
 import { embedderSpecFromFlag } from '../src/core/config';
 import { createEmbedder, describeEmbedder } from '../src/core/embed/createEmbedder';
@@ -41,6 +42,18 @@ function isHit(r: SearchResult, q: Query): boolean {
   const holdsStart = r.startLine <= q.startLine && q.startLine <= r.endLine;
   const inside = r.startLine >= q.startLine && r.endLine <= q.endLine;
   return holdsStart || inside;
+}
+
+/** Classic BM25 over the chunk text: Baton's BM25F with its symbol and path fields switched off. */
+const PLAIN_BM25: Bm25fParams = {
+  k1: DEFAULT_BM25F.k1,
+  fields: { content: DEFAULT_BM25F.fields.content, symbol: { weight: 0, b: 0 }, path: { weight: 0, b: 0 } },
+};
+
+function plainBm25(store: IndexStore): LexicalIndex {
+  const index = new LexicalIndex(PLAIN_BM25);
+  for (const chunk of store.chunks()) index.add(chunk);
+  return index;
 }
 
 interface Metrics { mrr10: number; r1: number; r10: number; n: number }
@@ -84,14 +97,15 @@ async function main() {
 
     const store = await IndexStore.open(batonDir, { create: false });
     const queryEmbedder = createEmbedder(spec, { inWorker: false });
-    const runs: { key: string; mode: SearchMode; weights: FusionWeights }[] = [
-      { key: 'BM25 (lexical)', mode: 'lexical', weights: DEFAULT_FUSION_WEIGHTS },
+    const runs: { key: string; mode: SearchMode; weights: FusionWeights; lexical?: LexicalIndex }[] = [
+      { key: 'BM25 (content only)', mode: 'lexical', weights: DEFAULT_FUSION_WEIGHTS, lexical: plainBm25(store) },
+      { key: 'BM25F (lexical)', mode: 'lexical', weights: DEFAULT_FUSION_WEIGHTS },
       { key: 'dense', mode: 'dense', weights: DEFAULT_FUSION_WEIGHTS },
       ...weightGrid.map((w) => ({ key: values.tune ? `hybrid l=${w.lexical} d=${w.dense} s=${w.symbol}` : 'Baton hybrid', mode: 'hybrid' as const, weights: w })),
     ];
     const lexicalIndex = Retriever.fromStore(store, queryEmbedder).lexicalIndex;
     for (const run of runs) {
-      const retriever = new Retriever(store, lexicalIndex, queryEmbedder, run.weights);
+      const retriever = new Retriever(store, run.lexical ?? lexicalIndex, queryEmbedder, run.weights);
       for (const q of repoQueries) {
         let results: SearchResult[] = [];
         try {
