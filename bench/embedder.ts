@@ -74,7 +74,7 @@ export function generateModel(dir: string, chunks: string[]): void {
 async function throughput(e: Embedder, chunks: string[], runs: number): Promise<{ perSecond: number; cpuMs: number }> {
   await e.embed(chunks.slice(0, 8), 'document'); // warm-up: first session run, allocator
   // What the indexer embeds: the preprocessing the model declares is part of the cost.
-  const prepare = (texts: string[]) => (e.documentHeadRepeat ? texts.map((text) => documentText({ text }, e.documentHeadRepeat)) : texts);
+  const prepare = (texts: string[]) => texts.map((text) => documentText({ text }, e.documentHeadRepeat ?? 0));
   let perSecond = 0;
   let cpuMs = Infinity;
   for (let r = 0; r < runs; r++) {

@@ -63,8 +63,7 @@ async function pipeline(): Promise<IndexedChunk[]> {
     await store.close();
     if (embedder && full.embedded > 0) {
       // The texts the indexer embedded: documentText when the model declares it.
-      const n = embedder.documentHeadRepeat ?? 0;
-      const texts = [...new Set(chunks.map((c) => (n > 0 ? documentText(c, n) : c.text)))];
+      const texts = [...new Set(chunks.map((c) => documentText(c, embedder.documentHeadRepeat ?? 0)))];
       const t0 = performance.now();
       for (let i = 0; i < texts.length; i += 64) await embedder.embed(texts.slice(i, i + 64), 'document');
       const raw = (performance.now() - t0) / 1000;

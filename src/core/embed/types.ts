@@ -12,8 +12,8 @@ export interface Embedder {
   /** Loads the model / checks the endpoint. Rejects with a clear message when unavailable. */
   init(signal?: AbortSignal): Promise<void>;
   /** Document preprocessing the model declares (config.json `baton.documentHeadRepeat`): when
-   * above 0, what is embedded for a code chunk is `documentText(chunk, n)` (path and declaration
-   * line in front, see documentText.ts), not its bare text. Valid after `init()` resolved. */
+   * above 0, what is embedded for a code chunk is `documentText(chunk, n)` (its declaration line
+   * in front, see documentText.ts), not its bare text. Valid after `init()` resolved. */
   readonly documentHeadRepeat?: number;
   /** Unit-length vectors, one per text, in order. Texts are embedded as given: callers apply
    * `documentText` to code chunks themselves (the indexer does). */

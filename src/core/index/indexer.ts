@@ -209,8 +209,8 @@ async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder
   const headRepeat = embedder.documentHeadRepeat ?? 0;
   const byHash = new Map<string, { text: string; chunks: IndexedChunk[] }>();
   for (const chunk of missing) {
-    const text = headRepeat > 0 ? documentText(chunk, headRepeat) : chunk.text;
-    const hash = headRepeat > 0 ? contentHash(text) : chunk.hash;
+    const text = documentText(chunk, headRepeat);
+    const hash = text === chunk.text ? chunk.hash : contentHash(text);
     const cached = cache.get(hash);
     if (cached) {
       pending.push({ id: chunk.id, vector: cached });
