@@ -165,6 +165,10 @@ export interface ServerSettings {
   ignore?: string[];
   /** 'ask' (default): side-effecting tools need approval; 'never': they are refused. */
   approval?: 'ask' | 'never';
+  /** initializationOptions only: the editor trusts this folder (VS Code's workspace trust), so the
+   * workspace's own baton.config.json and .baton/workflows apply. Other clients leave it out and
+   * rely on `baton trust` decisions recorded by the CLI (or start the server with --trust). */
+  workspaceTrusted?: boolean;
 }
 
 /** Method name -> [params, result]. */
@@ -220,7 +224,8 @@ export interface HostRequests {
   'baton/host/requestApproval': [{ kind: 'edit' | 'command'; title: string; detail: string; path?: string; newText?: string }, { approved: boolean }];
   /** Applies an approved whole-file edit through the editor (undoable, unsaved buffers respected). */
   'baton/host/applyEdit': [{ path: string; newText: string; description: string }, { applied: boolean; error?: string }];
-  'baton/host/runCommand': [{ command: string; cwd?: string; timeoutMs?: number }, { exitCode: number | null; stdout: string; stderr: string }];
+  /** `withholdEnv`: variables the command must not inherit (Baton's keys), names or `PREFIX_*`. */
+  'baton/host/runCommand': [{ command: string; cwd?: string; timeoutMs?: number; withholdEnv?: string[] }, { exitCode: number | null; stdout: string; stderr: string }];
 }
 export type HostRequestMethod = keyof HostRequests;
 

@@ -8,28 +8,38 @@ import type { IndexSummary } from '../core/index/indexer';
 import { openIndexForSearch, buildWorkspaceIndex, type OpenedIndex } from '../core/index/workspaceIndex';
 import type { SearchMode } from '../core/index/retriever';
 import type { SearchResult } from '../core/index/types';
-import { loadConfig, embedderSpecFromFlag } from '../core/config';
+import { embedderSpecFromFlag } from '../core/config';
 import { describeEmbedder } from '../core/embed/createEmbedder';
 import { ProgressLine, formatSeconds } from './progress';
 import { ask } from '../core/orchestrator';
 import { NodeHost } from '../core/host/nodeHost';
 import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
 import { launchServer } from '../server/launch';
+import { cliWorkspace } from './trust';
 
 const VERSION: string = require('../../package.json').version;
 
 const USAGE = `Usage:
-  baton index [DIR] [--rebuild] [--embedder SPEC] [--verbose]
-  baton search [--dir DIR] [-k N] [--json] [--mode hybrid|lexical|dense] [--embedder SPEC] QUERY
+  baton index [DIR] [--rebuild] [--embedder SPEC] [--verbose] [--trust]
+  baton search [--dir DIR] [-k N] [--json] [--mode hybrid|lexical|dense] [--embedder SPEC] [--trust] QUERY
   baton search [--dir DIR] [-k N] --json --stdin      (one query per line, one JSON line per query)
-  baton ask [--dir DIR] [--model M] [--json] [--yes] [--conversation ID] QUESTION
-  baton run WORKFLOW [--dir DIR] [--input JSON] [--json] [--yes]   (ask, explain, generate, fix, tests, document, or .baton/workflows)
-  baton lsp --stdio | --node-ipc | --socket=PORT | --pipe=NAME     (the language server editors talk to)
+  baton ask [--dir DIR] [--model M] [--json] [--yes] [--trust] [--conversation ID] QUESTION
+  baton run WORKFLOW [--dir DIR] [--input JSON] [--json] [--yes] [--trust]   (ask, explain, generate, fix, tests, document, or .baton/workflows)
+  baton lsp --stdio | --node-ipc | --socket=PORT | --pipe=NAME [--trust]   (the language server editors talk to)
+
+Trust: a workspace's own baton.config.json and .baton/workflows apply only once you trust them:
+       --trust (recorded for this workspace and these files), or "y" when asked on a terminal.
+       A changed file needs trust again. Your own settings go in ~/.config/baton/config.json.
 
 Models: OPENAI_BASE_URL, OPENAI_API_KEY and BATON_MODEL, or "llm" in baton.config.json; without them
         Baton looks for Ollama (127.0.0.1:11434) or LM Studio (127.0.0.1:1234), else answers from retrieval.
 Embedder SPEC: baton (default, the packaged offline model) | none | transformers:<model id or folder>
                | openai:<model>[@<baseURL>]   (key from OPENAI_API_KEY)`;
+
+/** A notice on stderr: stdout stays machine-readable. */
+function notice(line: string): void {
+  console.error(`baton: ${line}`);
+}
 
 /** A failure the user can fix; printed as one line, no stack. */
 class UsageError extends Error {}
@@ -87,10 +97,11 @@ async function runIndex(args: string[]): Promise<number> {
     rebuild: { type: 'boolean' },
     embedder: { type: 'string' },
     verbose: { type: 'boolean' },
+    trust: { type: 'boolean' },
   });
   if (positionals.length > 1) throw new UsageError('index takes one directory');
   const root = workspaceDir(positionals[0]);
-  const config = loadConfig(root);
+  const { config } = await cliWorkspace(root, Boolean(values.trust), notice);
   const spec = values.embedder ? embedderSpecFromFlag(values.embedder as string) : config.embedder;
   const progress = new ProgressLine();
   let summary: IndexSummary;
@@ -135,6 +146,7 @@ async function runSearch(args: string[]): Promise<number> {
     mode: { type: 'string' },
     stdin: { type: 'boolean' },
     embedder: { type: 'string' },
+    trust: { type: 'boolean' },
   });
   const root = workspaceDir(values.dir as string | undefined);
   const k = values.k === undefined ? 10 : Number(values.k);
@@ -144,15 +156,19 @@ async function runSearch(args: string[]): Promise<number> {
   if (values.stdin && positionals.length) throw new UsageError('give either QUERY or --stdin, not both');
   if (!values.stdin && !positionals.length) throw new UsageError('search needs a QUERY (or --stdin)');
 
+  const workspace = await cliWorkspace(root, Boolean(values.trust), notice);
   let index: OpenedIndex;
   try {
     index = await openIndexForSearch(root, {
       embedder: values.embedder ? embedderSpecFromFlag(values.embedder as string) : undefined,
+      trusted: workspace.trusted,
+      configured: workspace.config.embedder,
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const reported = new Set<string>();
+  const reported = new Set<string>(index.notices);
+  for (const line of index.notices) notice(line);
   const searchOne = async (query: string) => {
     const response = await index.retriever.search(query, { k, mode });
     for (const notice of response.notices) {
@@ -188,9 +204,11 @@ async function runAsk(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     yes: { type: 'boolean' },
     conversation: { type: 'string' },
+    trust: { type: 'boolean' },
   });
   if (!positionals.length) throw new UsageError('ask needs a QUESTION');
   const root = workspaceDir(values.dir);
+  const workspace = await cliWorkspace(root, Boolean(values.trust), notice);
   // Side-effecting tools ask on a TTY; without one they are refused unless --yes.
   const host = new NodeHost({ root, autoApprove: Boolean(values.yes) });
   const stream = !values.json;
@@ -200,6 +218,8 @@ async function runAsk(args: string[]): Promise<number> {
     question: positionals.join(' '),
     model: values.model,
     conversationId: values.conversation,
+    trusted: workspace.trusted,
+    config: workspace.config,
     signal,
     onToken: stream ? (delta) => { streamed = true; process.stdout.write(delta); } : undefined,
     onEvent: stream
@@ -227,9 +247,11 @@ async function runRun(args: string[]): Promise<number> {
     input: { type: 'string' },
     json: { type: 'boolean' },
     yes: { type: 'boolean' },
+    trust: { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one WORKFLOW id');
   const root = workspaceDir(values.dir);
+  const workspace = await cliWorkspace(root, Boolean(values.trust), notice);
   let input: Record<string, unknown> = {};
   if (values.input !== undefined) {
     try {
@@ -243,6 +265,8 @@ async function runRun(args: string[]): Promise<number> {
     host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
     workflow: positionals[0],
     input,
+    trusted: workspace.trusted,
+    config: workspace.config,
     signal,
     onToken: values.json ? undefined : (delta) => process.stdout.write(delta),
     onNotice: (m) => console.error(`baton: ${m}`),
@@ -260,7 +284,7 @@ function runLsp(args: string[]): number {
   if (!args.some((a) => /^--(stdio|node-ipc|socket=\d+|pipe=.+)$/.test(a))) {
     throw new UsageError('lsp needs a transport: --stdio, --node-ipc, --socket=PORT or --pipe=NAME');
   }
-  launchServer();
+  launchServer({ trustWorkspace: args.includes('--trust') });
   return 0;
 }
 

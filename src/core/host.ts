@@ -34,6 +34,14 @@ export interface CommandResult {
   stderr: string;
 }
 
+export interface RunCommandOptions {
+  cwd?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Variables the command must not inherit (Baton's own keys; names or `PREFIX_*`). */
+  withholdEnv?: string[];
+}
+
 export interface EditorHost {
   /** Absolute path of the workspace root. */
   readonly root: string;
@@ -45,5 +53,5 @@ export interface EditorHost {
   /** Applies an approved edit. */
   applyEdit(edit: FileEdit): Promise<void>;
   /** Runs an approved command in the workspace. */
-  runCommand(command: string, opts: { cwd?: string; timeoutMs?: number; signal?: AbortSignal }): Promise<CommandResult>;
+  runCommand(command: string, opts: RunCommandOptions): Promise<CommandResult>;
 }

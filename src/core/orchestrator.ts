@@ -7,7 +7,7 @@
 // sources and the retrieval-only answer); the agent's stop reason and note from its agent node.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type BatonConfig } from './config';
+import { resolveConfig, type BatonConfig } from './config';
 import { openIndexForSearch, batonDirOf, buildWorkspaceIndex, type OpenedIndex } from './index/workspaceIndex';
 import type { SearchResult } from './index/types';
 import { LlmClient } from './llm/client';
@@ -51,7 +51,10 @@ export interface AskOptions {
   /** Progress of an automatic first index, workflow files overriding or failing to load. */
   onNotice?: (message: string) => void;
   env?: Record<string, string | undefined>;
-  /** The workspace configuration to use instead of reading it (a server merges its settings in). */
+  /** The user trusts this workspace's own files (security/workspaceTrust.ts): its config file,
+   * workflows and recorded embedder apply. Default false. */
+  trusted?: boolean;
+  /** The configuration to use instead of resolving it (a server merges its settings in). */
   config?: BatonConfig;
   /** An index the caller keeps open (a server's warm index): used as is and not closed here. */
   index?: OpenedIndex;
@@ -78,11 +81,12 @@ const NO_MODEL_HINT =
 
 export async function ask(opts: AskOptions): Promise<AskResult> {
   const root = opts.host.root;
-  const config = opts.config ?? loadConfig(root);
+  const config = opts.config ?? resolveConfig(root, { trusted: opts.trusted ?? false, env: opts.env });
   const trace = opts.trace ?? new Trace();
   const tools = createCoreToolRegistry();
   const workflows = await workspaceWorkflows(root, tools.specs().map((s) => s.name), opts);
   const index = opts.index ?? await openOrBuildIndex(root, config, opts);
+  if (!opts.index) for (const notice of index.notices) opts.onNotice?.(notice);
   const store = new ConversationStore(root);
   try {
     const conversation = opts.conversationId ? await store.open(opts.conversationId) : store.create();
@@ -173,7 +177,7 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
 
 /** The workspace's workflows, and the one `ask` runs: the built-in when a user file cannot serve as it. */
 async function workspaceWorkflows(root: string, tools: string[], opts: AskOptions): Promise<{ ask: LoadedWorkflow; all: Map<string, LoadedWorkflow> }> {
-  const set = await loadWorkflows(root, { tools });
+  const set = await loadWorkflows(root, { tools, trusted: opts.trusted ?? false });
   for (const notice of set.notices) opts.onNotice?.(notice);
   for (const error of set.errors) opts.onNotice?.(`workflow not loaded: ${error.message}`);
   const found = set.workflows.get(ASK_WORKFLOW)!;
@@ -241,7 +245,7 @@ async function openOrBuildIndex(root: string, config: BatonConfig, opts: AskOpti
     const summary = await buildWorkspaceIndex(root, config, { signal: opts.signal });
     if (summary.notice) opts.onNotice?.(summary.notice);
   }
-  return openIndexForSearch(root);
+  return openIndexForSearch(root, { trusted: opts.trusted, configured: config.embedder });
 }
 
 async function connect(config: LlmConfig, opts: AskOptions): Promise<{ client: LlmClient } | { problem: string }> {

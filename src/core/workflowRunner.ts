@@ -2,7 +2,7 @@
 // workspace's services — index, model, tools behind the host's approvals.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, type BatonConfig } from './config';
+import { resolveConfig, type BatonConfig } from './config';
 import { openIndexForSearch, batonDirOf, type OpenedIndex } from './index/workspaceIndex';
 import { LlmClient } from './llm/client';
 import { createCoreToolRegistry, type ToolRegistry } from './tools/registry';
@@ -13,6 +13,7 @@ import { runWorkflow } from './workflow/engine';
 import { Trace, type TraceEvent } from './trace';
 import type { EditorHost } from './host';
 import type { AgentEvent } from './agent/loop';
+import { withheldVariables } from './security/commandEnv';
 
 export interface RunWorkflowOptions {
   host: EditorHost;
@@ -26,7 +27,9 @@ export interface RunWorkflowOptions {
   onEvent?: (event: AgentEvent) => void;
   onNotice?: (message: string) => void;
   env?: Record<string, string | undefined>;
-  /** The workspace configuration to use instead of reading it (a server merges its settings in). */
+  /** The user trusts this workspace's own files: its config file and .baton/workflows apply. Default false. */
+  trusted?: boolean;
+  /** The configuration to use instead of resolving it (a server merges its settings in). */
   config?: BatonConfig;
   /** An index the caller keeps open (a server's warm index; null: none yet): used as is, not closed here. */
   index?: OpenedIndex | null;
@@ -44,9 +47,10 @@ export class UnknownWorkflowError extends Error {}
 
 export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWorkflowResult> {
   const root = opts.host.root;
-  const config = opts.config ?? loadConfig(root);
+  const trusted = opts.trusted ?? false;
+  const config = opts.config ?? resolveConfig(root, { trusted, env: opts.env });
   const tools = createCoreToolRegistry();
-  const set = await loadWorkflows(root, { tools: tools.specs().map((t) => t.name) });
+  const set = await loadWorkflows(root, { tools: tools.specs().map((t) => t.name), trusted });
   for (const notice of set.notices) opts.onNotice?.(notice);
   for (const error of set.errors) opts.onNotice?.(error.message);
   const entry = set.workflows.get(opts.workflow);
@@ -59,7 +63,10 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
   let index: OpenedIndex | null = opts.index ?? null;
   if (opts.index !== undefined) {
     if (!index) opts.onNotice?.('no index yet: retrieve nodes return nothing until indexing finishes');
-  } else if (existsSync(join(batonDirOf(root), 'manifest.json'))) index = await openIndexForSearch(root);
+  } else if (existsSync(join(batonDirOf(root), 'manifest.json'))) {
+    index = await openIndexForSearch(root, { trusted, configured: config.embedder });
+    for (const notice of index.notices) opts.onNotice?.(notice);
+  }
   else opts.onNotice?.('no index: retrieve nodes return nothing until `baton index` runs');
   let llm: LlmClient | undefined;
   try {
@@ -92,6 +99,8 @@ export function workspaceServices(
 ): WorkflowServices {
   return {
     ...parts,
-    toolContext: { host, retriever: parts.retriever, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes } },
+    toolContext: {
+      host, retriever: parts.retriever, walk: { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes }, withholdEnv: withheldVariables(config),
+    },
   };
 }

@@ -6,6 +6,7 @@ import type { HostHandlers } from './client';
 import { applyWholeFile, reviewChange, type ProposedContent } from './diffReview';
 import { resolveInside } from './paths';
 import { runShellCommand } from './processRunner';
+import { withoutVariables } from '../base/envFilter';
 import { approvalPolicy } from './settings';
 import { protocolPath, workspaceRoot, workspaceUri } from './workspaceFiles';
 
@@ -75,13 +76,15 @@ export function createHostHandlers(proposed: ProposedContent): HostHandlers {
       return applyWholeFile(uri, newText, true);
     },
 
-    'baton/host/runCommand': async ({ command, cwd, timeoutMs }, token) => {
+    'baton/host/runCommand': async ({ command, cwd, timeoutMs, withholdEnv }, token) => {
       if (approvalPolicy() === 'never') return { exitCode: null, stdout: '', stderr: REFUSED };
       const root = workspaceRoot();
       const dir = root ? resolveInside(root.fsPath, cwd ?? '.') : undefined;
       if (!dir) return { exitCode: null, stdout: '', stderr: `refused: ${cwd ?? 'the working folder'} is outside the workspace` };
       const limit = Math.min(Math.max(1, timeoutMs ?? DEFAULT_TIMEOUT_MS), MAX_TIMEOUT_MS);
-      return runShellCommand(command, { cwd: dir, timeoutMs: limit, maxChars: MAX_OUTPUT_CHARS, signal: cancelSignal(token) });
+      // The extension host's own environment may hold keys too: the server names which to withhold.
+      const withhold = Array.isArray(withholdEnv) ? withholdEnv.filter((n): n is string => typeof n === 'string') : ['OPENAI_API_KEY'];
+      return runShellCommand(command, { cwd: dir, timeoutMs: limit, maxChars: MAX_OUTPUT_CHARS, signal: cancelSignal(token), env: withoutVariables(process.env, withhold) });
     },
   };
 }

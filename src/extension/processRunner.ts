@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Per stream; the rest is dropped with a marker, so a chatty build cannot flood the model. */
   maxChars: number;
   signal?: AbortSignal;
+  /** The command's environment; default this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 class CappedText {
@@ -39,7 +41,7 @@ export function runShellCommand(command: string, opts: RunOptions): Promise<Comm
     const stderr = new CappedText(opts.maxChars);
     // Its own process group (POSIX), so a timeout kills what the shell started, not just the shell.
     const groupKill = process.platform !== 'win32';
-    const child = spawn(command, { cwd: opts.cwd, shell: true, detached: groupKill, windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, { cwd: opts.cwd, env: opts.env ?? process.env, shell: true, detached: groupKill, windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stopReason: string | undefined;
     const stop = (reason: string) => {
       if (stopReason || child.exitCode !== null) return;

@@ -18,7 +18,9 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 export function readServerSettings(): ServerSettings {
   const c = config();
-  const settings: ServerSettings = { approval: approvalPolicy() };
+  // The extension starts the server only in a trusted folder; say so, so the server applies the
+  // workspace's own Baton files.
+  const settings: ServerSettings = { approval: approvalPolicy(), workspaceTrusted: vscode.workspace.isTrusted };
   const baseUrl = nonEmpty(c.get<string>('model.baseUrl'));
   const model = nonEmpty(c.get<string>('model.chat'));
   const embedder = nonEmpty(c.get<string>('embedder'));

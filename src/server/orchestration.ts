@@ -22,6 +22,8 @@ export interface OrchestrationContext {
   index: IndexService;
   host: EditorHost;
   effective: () => Effective;
+  /** Notices a server says once, not on every run (what an untrusted workspace's files did not do). */
+  saidOnce: Set<string>;
 }
 
 /** What a run streams, and what it had streamed when it stopped. */
@@ -42,7 +44,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
     const lease = await ctx.index.acquire(io.signal);
     try {
       const effective = ctx.effective();
-      for (const problem of effective.problems) io.onNotice(problem);
+      sayEffectiveProblems(ctx, effective, io);
       const result = await ask({
         host: ctx.host,
         question: params.question,
@@ -55,6 +57,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
         onEvent: (e) => (e.type === 'reset' ? io.onReset(e.reason) : io.onEvent(e)),
         onNotice: io.onNotice,
         env: effective.env,
+        trusted: effective.trusted,
         config: effective.config,
         index: lease.index,
         trace: io.trace,
@@ -91,7 +94,7 @@ export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWo
     }
     try {
       const effective = ctx.effective();
-      for (const problem of effective.problems) io.onNotice(problem);
+      sayEffectiveProblems(ctx, effective, io);
       const result = await runNamedWorkflow({
         host: ctx.host,
         workflow: params.workflow,
@@ -102,6 +105,7 @@ export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWo
         onEvent: io.onEvent,
         onNotice: io.onNotice,
         env: effective.env,
+        trusted: effective.trusted,
         config: effective.config,
         index: lease?.index ?? null,
         trace: io.trace,
@@ -158,6 +162,14 @@ async function withRun<T>(
     run.end();
     notify(ctx.connection, 'baton/trace', { runId, title, startedAt, events: io.trace.events });
   }
+}
+
+function sayEffectiveProblems(ctx: OrchestrationContext, effective: Effective, io: RunIO): void {
+  if (effective.trustNotice && !ctx.saidOnce.has(effective.trustNotice)) {
+    ctx.saidOnce.add(effective.trustNotice);
+    io.onNotice(effective.trustNotice);
+  }
+  for (const problem of effective.problems) io.onNotice(problem);
 }
 
 function clip(text: string, max: number): string {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CancellationTokenSource, type Connection, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit } from '../core/host';
+import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../core/host';
 import { hostRequest } from './rpc';
 
 export interface RemoteHostOptions {
@@ -58,13 +58,18 @@ export class RemoteHost implements EditorHost {
     if (!reply?.applied) throw new Error(reply?.error ?? 'the editor did not apply the edit');
   }
 
-  async runCommand(command: string, opts: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CommandResult> {
+  async runCommand(command: string, opts: RunCommandOptions = {}): Promise<CommandResult> {
     opts.signal?.throwIfAborted();
     const source = new CancellationTokenSource();
     const onAbort = () => source.cancel();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const params = { command, ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) };
+      const params = {
+        command,
+        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        withholdEnv: opts.withholdEnv ?? ['OPENAI_API_KEY'],
+      };
       return await hostRequest(this.opts.connection, 'baton/host/runCommand', params, source.token);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);

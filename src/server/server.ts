@@ -23,6 +23,7 @@ import { notify, onRequest, type RequestHandler } from './rpc';
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
 import { relativeInside } from '../core/util/paths';
+import { decideTrust } from '../core/security/workspaceTrust';
 
 /** Everything that exists once the client named a workspace. */
 interface Workspace {
@@ -32,29 +33,38 @@ interface Workspace {
   conversations: ConversationStore;
 }
 
-export function startServer(connection: Connection): void {
+export interface ServerOptions {
+  /** `baton lsp --trust`: the user trusts whatever workspace the client opens (recorded for it). */
+  trustWorkspace?: boolean;
+}
+
+export function startServer(connection: Connection, opts: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
   const runs = new RunRegistry();
   const log = (message: string) => connection.console.info(message);
   let settings: ServerSettings = {};
+  /** Captured from initializationOptions only: later configuration changes cannot grant it. */
+  let editorTrusted = false;
   let workspace: Workspace | undefined;
   let canWatchFiles = false;
   let canListenToConfiguration = false;
 
-  const effective = (): Effective => effectiveConfig(workspace!.root, settings);
+  const effective = (): Effective => effectiveConfig(workspace!.root, settings, process.env, editorTrusted);
   /** Handlers that need a workspace answer plainly without one instead of failing obscurely. */
   const withWorkspace = <A extends unknown[], R>(fn: (ws: Workspace, ...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
     if (!workspace) throw new ResponseError(ErrorCodes.InvalidRequest, 'Baton needs a workspace folder: open a folder and try again');
     return fn(workspace, ...args);
   };
 
-  connection.onInitialize((params: InitializeParams): InitializeResult => {
+  connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
     settings = parseSettings(params.initializationOptions);
+    editorTrusted = isRecord(params.initializationOptions) && params.initializationOptions.workspaceTrusted === true;
     const root = workspaceRoot(params);
+    if (root && opts.trustWorkspace) await decideTrust(root, { grant: true }).catch((err: Error) => connection.console.warn(`could not record trust: ${err.message}`));
     if (root) {
       const host = new RemoteHost({ root, connection, documents, approval: () => effective().approval });
       const index = new IndexService({ root, effective, onStatus: (s) => notify(connection, 'baton/indexStatusChanged', s), log });
-      workspace = { root, index, conversations: new ConversationStore(root), orchestration: { connection, runs, index, host, effective } };
+      workspace = { root, index, conversations: new ConversationStore(root), orchestration: { connection, runs, index, host, effective, saidOnce: new Set() } };
     }
     canWatchFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     canListenToConfiguration = params.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration === true;
@@ -73,7 +83,9 @@ export function startServer(connection: Connection): void {
       return;
     }
     log(`workspace ${workspace.root}`);
-    for (const problem of effective().problems) connection.console.warn(problem);
+    const now = effective();
+    if (now.trustNotice) connection.console.warn(now.trustNotice);
+    for (const problem of now.problems) connection.console.warn(problem);
     if (canWatchFiles) {
       void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] })
         .catch((err: Error) => connection.console.warn(`file watching unavailable (${err.message}); the index follows saves only`));
@@ -171,6 +183,10 @@ function affectsIndex(root: string, uri: string): boolean {
   if (rel === null) return false;
   const first = rel.split(path.sep)[0];
   return first !== BATON_DIR && first !== '.git';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
 function version(): string {

@@ -1,7 +1,9 @@
-// The server's effective configuration: the workspace's baton.config.json with the editor's
-// settings (ServerSettings) on top. The model and server travel as the environment overlay the
-// core already reads (BATON_MODEL, OPENAI_BASE_URL); keys only ever come from the process env.
-import { DEFAULT_CONFIG, embedderSpecFromFlag, loadConfig, type BatonConfig } from '../core/config';
+// The server's effective configuration: the user's config, the workspace's baton.config.json when
+// the workspace is trusted (security/workspaceTrust.ts), and the editor's settings
+// (ServerSettings) on top. The model and server travel as the environment overlay the core
+// already reads (BATON_MODEL, OPENAI_BASE_URL); keys only ever come from the process env.
+import { DEFAULT_CONFIG, embedderSpecFromFlag, resolveConfig, type BatonConfig } from '../core/config';
+import { trustState, untrustedNotice } from '../core/security/workspaceTrust';
 import type { EmbedderSpec } from '../core/embed/types';
 import type { ServerSettings } from '../protocol';
 
@@ -11,6 +13,10 @@ export interface Effective {
   config: BatonConfig;
   env: Env;
   approval: 'ask' | 'never';
+  /** The workspace's own Baton files apply (its config file, .baton/workflows). */
+  trusted: boolean;
+  /** What the untrusted workspace's files did not do, said once by the server. */
+  trustNotice?: string;
   /** Why the configuration is not what the user wrote (a bad config file, a bad setting). */
   problems: string[];
 }
@@ -28,11 +34,12 @@ export function parseSettings(raw: unknown): ServerSettings {
   return settings;
 }
 
-export function effectiveConfig(root: string, settings: ServerSettings, baseEnv: Env = process.env): Effective {
+export function effectiveConfig(root: string, settings: ServerSettings, baseEnv: Env = process.env, editorTrusted = false): Effective {
   const problems: string[] = [];
+  const trust = trustState(root, { env: baseEnv, editorTrusted });
   let config: BatonConfig;
   try {
-    config = loadConfig(root);
+    config = resolveConfig(root, { trusted: trust.trusted, env: baseEnv });
   } catch (err) {
     problems.push(`${(err as Error).message} (using the defaults until it is fixed)`);
     config = { ...DEFAULT_CONFIG };
@@ -48,7 +55,8 @@ export function effectiveConfig(root: string, settings: ServerSettings, baseEnv:
   const env: Env = { ...baseEnv };
   if (settings.baseUrl) env.OPENAI_BASE_URL = settings.baseUrl;
   if (settings.model) env.BATON_MODEL = settings.model;
-  return { config, env, approval: settings.approval ?? 'ask', problems };
+  const trustNotice = untrustedNotice(trust, 'trust it in the editor, or run `baton index --trust` in it once');
+  return { config, env, approval: settings.approval ?? 'ask', trusted: trust.trusted, ...(trustNotice ? { trustNotice } : {}), problems };
 }
 
 /** The setting's syntax: baton | none | openai:<model>[@<baseURL>] | transformers:<id> | a bare

@@ -53,7 +53,13 @@ describe('baton run', function () {
       'outputs: [reply]',
     ].join('\n'));
     server.script(ROUTE, { kind: 'chat', content: 'HELLO THERE' });
-    const r = await runCli(['run', 'shout', '--dir', ws.root, '--input', '{"text":"hello there"}'], { env });
+    // Untrusted, the repository's workflow is not loaded, and the one line says why.
+    const untrusted = await runCli(['run', 'shout', '--dir', ws.root, '--input', '{"text":"hello there"}'], { env });
+    assert.equal(untrusted.code, 2);
+    assert.match(untrusted.stderr, /ignoring this workspace's own 1 workflow file in \.baton\/workflows because this workspace is not trusted.*--trust/);
+    assert.match(untrusted.stderr, /no workflow "shout"/);
+    assert.equal(server.requestsTo(ROUTE).length, 0);
+    const r = await runCli(['run', 'shout', '--dir', ws.root, '--input', '{"text":"hello there"}', '--trust'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^HELLO THERE\n\n\{\n {2}"reply": "HELLO THERE"\n\}\n$/);
     assert.match(JSON.stringify(server.requestsTo(ROUTE)[0].body), /Shout this: hello there/);

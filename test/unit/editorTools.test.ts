@@ -148,7 +148,7 @@ describe('editor tools', () => {
       host.answer = true;
       const r = await call('run_command', { command: 'echo out; echo err >&2; exit 3', timeoutSeconds: 30 });
       assert.equal(host.asked[0].kind, 'command');
-      assert.equal(host.asked[0].detail, '$ echo out; echo err >&2; exit 3\n(in ., time limit 30 s)');
+      assert.equal(host.asked[0].detail, "$ echo out; echo err >&2; exit 3\n(in ., time limit 30 s; runs without OPENAI_API_KEY: Baton's keys are not passed to commands)");
       assert.equal(r.content, 'exit code 3\nstdout:\nout\n\nstderr:\nerr\n');
     });
 

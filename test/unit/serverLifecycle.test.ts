@@ -50,7 +50,7 @@ describe('language server lifecycle', function () {
 
   it('a bad baton.config.json becomes a status message; indexing goes on with the defaults', async () => {
     ws.write('baton.config.json', '{ "embedder": { "kind": "none" }, "typo": 1 }');
-    client = await LspClient.start({ root: ws.root, settings: { embedder: 'none' } });
+    client = await LspClient.start({ root: ws.root, settings: { embedder: 'none', workspaceTrusted: true } });
     const indexed = await client.waitForState('indexed');
     assert.match(indexed.message ?? '', /baton\.config\.json: unknown setting "typo" \(using the defaults until it is fixed\)/);
     assert.ok(indexed.chunks > 0);

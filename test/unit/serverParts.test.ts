@@ -38,7 +38,7 @@ describe('server parts', () => {
     const ws = makeWorkspace();
     try {
       ws.write('baton.config.json', JSON.stringify({ ignore: ['*.log'], embedder: { kind: 'none' } }));
-      const e = effectiveConfig(ws.root, parseSettings({ ignore: ['tmp/**', 3], model: 'm1', baseUrl: 'http://127.0.0.1:9/v1', approval: 'never', bogus: 1 }), {});
+      const e = effectiveConfig(ws.root, parseSettings({ ignore: ['tmp/**', 3], model: 'm1', baseUrl: 'http://127.0.0.1:9/v1', approval: 'never', bogus: 1 }), {}, true);
       assert.deepEqual(e.config.ignore, ['*.log', 'tmp/**']);
       assert.deepEqual(e.config.embedder, { kind: 'none' });
       assert.equal(e.env.BATON_MODEL, 'm1');
@@ -46,7 +46,7 @@ describe('server parts', () => {
       assert.equal(e.approval, 'never');
       assert.deepEqual(e.problems, []);
       ws.write('baton.config.json', '{ nope');
-      const bad = effectiveConfig(ws.root, {}, {});
+      const bad = effectiveConfig(ws.root, {}, {}, true);
       assert.match(bad.problems[0], /baton\.config\.json: not valid JSON .*using the defaults/);
       assert.deepEqual(bad.config.embedder, { kind: 'baton' });
     } finally {

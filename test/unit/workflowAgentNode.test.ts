@@ -227,7 +227,7 @@ describe('workflow agent node', function () {
       try {
         server.script(ROUTE, { kind: 'chat', content: 'Arr, no citations here.' });
         const notices: string[] = [];
-        const result = await ask({ host: host(), question: 'parse invoice csv', env: env(), onNotice: (m) => notices.push(m) });
+        const result = await ask({ host: host(), question: 'parse invoice csv', env: env(), trusted: true, onNotice: (m) => notices.push(m) });
         assert.equal(result.answer, 'Arr, no citations here.');
         assert.ok(sent()[0].messages[0].content!.startsWith('Answer like a pirate.'));
         assert.ok(notices.includes('.baton/workflows/ask.json overrides the built-in workflow "ask"'), notices.join('\n'));

@@ -48,7 +48,7 @@ describe('workflow loader', function () {
 
   it('loads the built-ins when the workspace has no workflows folder', async () => {
     rmSync(join(root, '.baton'), { recursive: true });
-    const set = await loadWorkflows(root);
+    const set = await loadWorkflows(root, { trusted: true });
     assert.deepEqual([...set.workflows.keys()], ['ask', 'explain', 'generate', 'fix', 'tests', 'document']);
     assert.ok([...set.workflows.values()].every((w) => w.source === 'builtin'));
     assert.deepEqual(set.errors, []);
@@ -58,7 +58,7 @@ describe('workflow loader', function () {
   it('loads a user workflow (id from the file name) and runs it', async () => {
     write('summarize.json', summarize);
     write('README.md', '# not a workflow');
-    const set = await loadWorkflows(root);
+    const set = await loadWorkflows(root, { trusted: true });
     assert.deepEqual(set.errors, []);
     const loaded = set.workflows.get('summarize')!;
     assert.equal(loaded.source, `${WORKFLOWS_DIR}/summarize.json`);
@@ -83,7 +83,7 @@ describe('workflow loader', function () {
       edges: [{ from: 'prompt', to: 'answer' }],
       outputs: ['answer'],
     });
-    const set = await loadWorkflows(root);
+    const set = await loadWorkflows(root, { trusted: true });
     assert.deepEqual(set.notices, [`${WORKFLOWS_DIR}/my-ask.json overrides the built-in workflow "ask"`]);
     const ask = set.workflows.get('ask')!;
     assert.equal(ask.source, `${WORKFLOWS_DIR}/my-ask.json`);
@@ -104,7 +104,7 @@ describe('workflow loader', function () {
     write('e-fn.json', { start: 'a', nodes: [{ id: 'a', kind: 'code', fn: 'require("child_process")' }] });
     write('f.yaml', 'id: f\nstart: a\nnodes:\n  - id: a\n    kind: [code\n');
     write('summarize.json', summarize);
-    const set = await loadWorkflows(root);
+    const set = await loadWorkflows(root, { trusted: true });
     assert.ok(set.workflows.has('summarize'));
     for (const broken of ['a-bad-json', 'b-kind', 'c-edge', 'd-unreachable', 'e-fn', 'f']) assert.ok(!set.workflows.has(broken), broken);
     const messages = set.errors.map((e) => e.message);
@@ -123,7 +123,7 @@ describe('workflow loader', function () {
     const yamlText = stringifyYaml({ ...summarize, id: 'digest' }); // block style, as a person writes it
     assert.match(yamlText, /^nodes:\n  - id: prompt$/m);
     write('digest.yml', yamlText);
-    const set = await loadWorkflows(root);
+    const set = await loadWorkflows(root, { trusted: true });
     assert.deepEqual(set.errors, []);
     const fromYaml = set.workflows.get('digest')!.definition;
     assert.deepEqual({ ...fromYaml, id: 'summarize' }, set.workflows.get('summarize')!.definition);
@@ -132,7 +132,7 @@ describe('workflow loader', function () {
   it('refuses a second file with an id already taken by another file', async () => {
     write('one.json', { ...summarize, id: 'same' });
     write('two.json', { ...summarize, id: 'same' });
-    const set = await loadWorkflows(root);
+    const set = await loadWorkflows(root, { trusted: true });
     assert.equal(set.workflows.get('same')!.source, `${WORKFLOWS_DIR}/one.json`);
     assert.deepEqual(set.errors.map((e) => e.message), [`${WORKFLOWS_DIR}/two.json, field "id": workflow id "same" is already defined by ${WORKFLOWS_DIR}/one.json`]);
   });

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit } from '../host';
+import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../host';
+import { withoutVariables } from '../../base/envFilter';
 import { writeFileAtomic } from '../util/atomicFile';
 import { relativeInside } from '../util/paths';
 
@@ -88,7 +89,7 @@ export class NodeHost implements EditorHost {
     if (mode !== null) await chmod(file, mode);
   }
 
-  runCommand(command: string, opts: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<CommandResult> {
+  runCommand(command: string, opts: RunCommandOptions = {}): Promise<CommandResult> {
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
     const cap = this.opts.maxOutputBytes ?? 1024 * 1024;
@@ -98,6 +99,7 @@ export class NodeHost implements EditorHost {
       const child = spawn(command, {
         shell: true,
         cwd: opts.cwd ? this.resolve(opts.cwd) : this.root,
+        env: withoutVariables(process.env, opts.withholdEnv ?? ['OPENAI_API_KEY']),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: process.platform !== 'win32',
         windowsHide: true,

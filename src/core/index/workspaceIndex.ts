@@ -6,7 +6,7 @@ import { IndexStore } from './store';
 import { Retriever, type FusionWeights } from './retriever';
 import { writeFileAtomic } from '../util/atomicFile';
 import { parseEmbedderSpec, type BatonConfig } from '../config';
-import { createEmbedder } from '../embed/createEmbedder';
+import { createEmbedder, describeEmbedder } from '../embed/createEmbedder';
 import type { Embedder, EmbedderSpec } from '../embed/types';
 import { indexWorkspace, type IndexOptions, type IndexSummary } from './indexer';
 
@@ -37,6 +37,8 @@ export interface OpenedIndex {
   store: IndexStore;
   retriever: Retriever;
   embedder: Embedder | null;
+  /** Why the index opened degraded (its recorded embedder was not used, ...). */
+  notices: string[];
   close(): Promise<void>;
 }
 
@@ -46,6 +48,10 @@ export interface OpenIndexOptions {
   /** A query embedder the caller owns (kept loaded across reopens): used instead of creating one
    * from the spec, and not disposed by close(). */
   queryEmbedder?: Embedder | null;
+  /** The workspace is trusted: its .baton/embedder.json may name any embedder. */
+  trusted?: boolean;
+  /** The embedder the user's (or trusted) configuration names; the recorded one is used when it is the same. */
+  configured?: EmbedderSpec;
 }
 
 /** Opens an existing index for search. The query embedder runs in-thread: one short text. */
@@ -53,18 +59,40 @@ export async function openIndexForSearch(root: string, opts: OpenIndexOptions = 
   const dir = batonDirOf(root);
   const store = await IndexStore.open(dir, { create: false });
   const owned = opts.queryEmbedder === undefined;
-  const spec = owned ? opts.embedder ?? loadEmbedderSpec(dir) : null;
+  const notices: string[] = [];
+  let spec: EmbedderSpec | null = null;
+  if (owned) spec = opts.embedder ?? usableRecordedSpec(loadEmbedderSpec(dir), opts, notices);
   const embedder = owned ? (spec ? createEmbedder(spec, { inWorker: false }) : null) : opts.queryEmbedder!;
   const retriever = Retriever.fromStore(store, embedder, opts.weights);
   return {
     store,
     retriever,
     embedder,
+    notices,
     async close() {
       if (owned) await embedder?.dispose();
       await store.close();
     },
   };
+}
+
+/**
+ * .baton/embedder.json is a file in the workspace: a cloned repository can ship one that names a
+ * remote embedder, which would receive every query (and the key). It is used as is only when the
+ * workspace is trusted, when it runs locally (the packaged model, none), or when it is exactly the
+ * embedder the user configured; otherwise search is lexical, and says why.
+ */
+function usableRecordedSpec(recorded: EmbedderSpec | null, opts: OpenIndexOptions, notices: string[]): EmbedderSpec | null {
+  if (!recorded) return null;
+  if (opts.trusted || recorded.kind === 'baton' || recorded.kind === 'none' || sameSpec(recorded, opts.configured)) return recorded;
+  notices.push(`the index was built with an embedder (${describeEmbedder(recorded)}) named by ${BATON_DIR}/${EMBEDDER_FILE}, a file in this untrusted workspace; not used: pass --embedder, configure that embedder yourself, or trust the workspace`);
+  return null;
+}
+
+function sameSpec(a: EmbedderSpec, b: EmbedderSpec | undefined): boolean {
+  if (!b) return false;
+  const canonical = (s: EmbedderSpec) => JSON.stringify(Object.entries(s).sort(([x], [y]) => (x < y ? -1 : 1)));
+  return canonical(a) === canonical(b);
 }
 
 export interface BuildIndexOptions extends Pick<IndexOptions, 'rebuild' | 'signal' | 'onProgress' | 'onSkip'> {

@@ -4,7 +4,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { loadConfig } from '../config';
+import { resolveConfig } from '../config';
 import { chunkFile } from '../index/chunker';
 import { classifyContent, isSecretPath } from '../index/fileClassifier';
 import { walkWorkspace, type WalkedFile } from '../index/walker';
@@ -73,7 +73,8 @@ export async function resolveWorkspacePath(root: string, input: string, opts: { 
 function walkSettings(ctx: ToolContext): { extraIgnores?: string[]; maxFileBytes?: number } {
   if (ctx.walk) return ctx.walk;
   try {
-    const config = loadConfig(ctx.host.root);
+    // Only the narrowing part of an untrusted workspace's config: the tools never widen the walk.
+    const config = resolveConfig(ctx.host.root, { trusted: false });
     return { extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes };
   } catch {
     return {}; // a broken config file is reported by `baton index`; the tools still work

@@ -182,7 +182,15 @@ const commandArgs = z.object({
 });
 
 type CommandArgs = z.infer<typeof commandArgs>;
-interface CommandPlan { cwd: string; shownCwd: string }
+interface CommandPlan { cwd: string; shownCwd: string; withhold: string[] }
+
+/** Without a configuration, the default key variable is still withheld. */
+const DEFAULT_WITHHELD = ['OPENAI_API_KEY'];
+
+/** What the approval says about the environment the command gets. */
+function withheldNote(withhold: string[]): string {
+  return withhold.length ? `runs without ${withhold.join(', ')}: Baton's keys are not passed to commands` : 'inherits the full environment';
+}
 
 export const runCommandTool: SideEffectTool<CommandArgs, CommandPlan> = {
   name: 'run_command',
@@ -190,6 +198,7 @@ export const runCommandTool: SideEffectTool<CommandArgs, CommandPlan> = {
   parameters: commandArgs,
   sideEffects: true,
   async prepare(args, ctx) {
+    const withhold = ctx.withholdEnv ?? DEFAULT_WITHHELD;
     let cwd = path.resolve(ctx.host.root);
     let shownCwd = '.';
     if (args.cwd !== undefined && args.cwd.trim() !== '' && path.resolve(cwd, args.cwd) !== cwd) {
@@ -201,13 +210,13 @@ export const runCommandTool: SideEffectTool<CommandArgs, CommandPlan> = {
       approval: {
         kind: 'command',
         title: `Run ${args.command.length > 80 ? args.command.slice(0, 77) + '...' : args.command}`,
-        detail: `$ ${args.command}\n(in ${shownCwd}, time limit ${args.timeoutSeconds} s)`,
+        detail: `$ ${args.command}\n(in ${shownCwd}, time limit ${args.timeoutSeconds} s; ${withheldNote(withhold)})`,
       },
-      state: { cwd, shownCwd },
+      state: { cwd, shownCwd, withhold },
     };
   },
   async run(args, ctx, plan) {
-    const result = await ctx.host.runCommand(args.command, { cwd: plan.cwd, timeoutMs: args.timeoutSeconds * 1000, signal: ctx.signal });
+    const result = await ctx.host.runCommand(args.command, { cwd: plan.cwd, timeoutMs: args.timeoutSeconds * 1000, signal: ctx.signal, withholdEnv: plan.withhold });
     const status = result.exitCode === null ? 'the command was stopped (time limit or cancelled)' : `exit code ${result.exitCode}`;
     const parts = [status];
     if (result.stdout) parts.push(`stdout:\n${result.stdout}`);

@@ -23,6 +23,8 @@ export interface ToolContext {
   retriever?: Retriever | null;
   /** The same ignore settings the indexer uses (baton.config.json), for grep and find_files. */
   walk?: { extraIgnores?: string[]; maxFileBytes?: number };
+  /** Variables commands run without (security/commandEnv.ts); default: OPENAI_API_KEY. */
+  withholdEnv?: string[];
   trace?: Trace;
   signal?: AbortSignal;
 }

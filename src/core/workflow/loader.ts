@@ -35,6 +35,12 @@ export interface LoadOptions {
   tools?: Iterable<string>;
 }
 
+export interface WorkspaceLoadOptions extends LoadOptions {
+  /** The user trusts this workspace's own files (security/workspaceTrust.ts); otherwise only the
+   * built-ins load: a cloned repository's workflow could run commands. */
+  trusted: boolean;
+}
+
 export function loadBuiltinWorkflows(opts: LoadOptions = {}): Map<string, LoadedWorkflow> {
   const functions = [...(opts.functions ?? BUILTIN_FUNCTIONS.keys())];
   return new Map(BUILTIN_WORKFLOWS.map((raw) => {
@@ -76,11 +82,12 @@ function parseYamlText(file: string, text: string): unknown {
   }
 }
 
-/** Built-ins plus the workspace's own workflows, user files overriding built-ins by id. */
-export async function loadWorkflows(root: string, opts: LoadOptions = {}): Promise<WorkflowSet> {
+/** Built-ins plus, in a trusted workspace, its own workflows, overriding built-ins by id. */
+export async function loadWorkflows(root: string, opts: WorkspaceLoadOptions): Promise<WorkflowSet> {
   const workflows = loadBuiltinWorkflows(opts);
   const notices: string[] = [];
   const errors: WorkflowValidationError[] = [];
+  if (!opts.trusted) return { workflows, notices, errors };
   const dir = join(root, ...WORKFLOWS_DIR.split('/'));
   let names: string[];
   try {
