@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { runShellCommand } from '../../src/extension/processRunner';
+import { withoutVariables } from '../../src/base/envFilter';
 
 const opts = { cwd: tmpdir(), timeoutMs: 10_000, maxChars: 1000 };
 
@@ -12,6 +13,12 @@ describe('extension: runCommand host', function () {
     assert.equal(result.exitCode, 3);
     assert.equal(result.stdout.trim().length > 0, true);
     assert.equal(result.stderr, 'oops\n');
+  });
+
+  it('runs with the environment it is given: the withheld key variables are gone, the rest stays', async () => {
+    const env = withoutVariables({ ...process.env, OPENAI_API_KEY: 'sk-withheld', AWS_SECRET_ACCESS_KEY: 'aws', KEEP_ME: 'yes' }, ['OPENAI_API_KEY', 'AWS_*']);
+    const result = await runShellCommand('echo "[$OPENAI_API_KEY][$AWS_SECRET_ACCESS_KEY][$KEEP_ME]"', { ...opts, env });
+    assert.equal(result.stdout, '[][][yes]\n');
   });
 
   it('caps the output and says how much was dropped', async () => {

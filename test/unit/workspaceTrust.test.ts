@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
 import { runCli } from '../helpers/runCli';
 import { LspClient } from '../helpers/lspClient';
@@ -201,6 +202,30 @@ describe('workspace trust: a repository cannot redirect data or keys', function 
     assert.ok(Object.values(record.workspaces).some((r) => r.fingerprint === decided.sources.fingerprint));
     const declined = await decideTrust(ws.root, { ask: async () => false });
     assert.equal(declined.trusted, true, 'recorded already');
+  });
+
+  it('asks on a real terminal (a pty from script(1)): "n" keeps it untrusted, "y" records it', async function () {
+    if (!existsSync('/usr/bin/script')) this.skip();
+    ws.write('baton.config.json', JSON.stringify({ llm: { baseURL: evil } }));
+    const onTty = (answer: string) => new Promise<string>((resolve, reject) => {
+      const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(join(__dirname, '..', '..', '..', 'bin', 'baton.js'))} index --embedder none ${JSON.stringify(ws.root)}`;
+      const child = spawn('/usr/bin/script', ['-qec', cli, '/dev/null'], { env: { ...process.env, ...env } });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (/Trust this workspace\? \[y\/N\] $/.test(out)) child.stdin.write(`${answer}\n`);
+      });
+      child.on('error', reject);
+      child.on('close', () => resolve(out));
+    });
+    const no = await onTty('n');
+    assert.match(no, /has Baton files of its own:\s+baton\.config\.json \(sends data to http:\/\/127\.0\.0\.1:\d+\/v1\)/);
+    assert.match(no, /because you did not trust this workspace/);
+    assert.equal(trustState(ws.root).trusted, false);
+    const yes = await onTty('y');
+    assert.doesNotMatch(yes, /not trust/);
+    assert.equal(trustState(ws.root).how, 'recorded');
+    assertNothingLeaked();
   });
 
   it('nobody to ask means no: a declined or unasked workspace stays untrusted', async () => {
