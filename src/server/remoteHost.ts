@@ -45,6 +45,7 @@ export class RemoteHost implements EditorHost {
         kind: request.kind, title: request.title, detail: request.detail,
         ...(request.path !== undefined ? { path: request.path } : {}),
         ...(request.newText !== undefined ? { newText: request.newText } : {}),
+        ...(request.command !== undefined ? { command: request.command } : {}),
       });
       return reply?.approved === true;
     } catch (err) {

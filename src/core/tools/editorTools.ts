@@ -202,6 +202,7 @@ export const runCommandTool: SideEffectTool<CommandArgs, CommandPlan> = {
         kind: 'command',
         title: `Run ${args.command.length > 80 ? args.command.slice(0, 77) + '...' : args.command}`,
         detail: `$ ${args.command}\n(in ${shownCwd}, time limit ${args.timeoutSeconds} s)`,
+        command: args.command,
       },
       state: { cwd, shownCwd },
     };
