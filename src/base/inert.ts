@@ -72,7 +72,7 @@ export function inert(text: string, opts: InertOptions = {}): string {
   return text.replace(multiline ? REPLACE_BLOCK : REPLACE_LINE, (ch: string, offset: number) => {
     if (ch !== '\\') return escapeOf(ch);
     const next = codePointAt(text, offset + 1);
-    return next && (next === '\\' || next === 'x' || next === 'u' || isEscaped(next, multiline)) ? '\\\\' : '\\';
+    return backslashNeedsDoubling(isEscaped(next, multiline) ? escapeOf(next) : next) ? '\\\\' : '\\';
   });
 }
 
