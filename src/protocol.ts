@@ -220,8 +220,8 @@ export interface DiagnosticDto {
 
 export interface HostRequests {
   'baton/host/getDiagnostics': [{ path?: string }, DiagnosticDto[]];
-  /** Shows the change (a diff for edits) and asks; false when denied. */
-  'baton/host/requestApproval': [{ kind: 'edit' | 'command'; title: string; detail: string; path?: string; newText?: string }, { approved: boolean }];
+  /** Shows the change (a diff for edits, the whole `command` line for commands) and asks; false when denied. */
+  'baton/host/requestApproval': [{ kind: 'edit' | 'command'; title: string; detail: string; path?: string; newText?: string; command?: string }, { approved: boolean }];
   /** Applies an approved whole-file edit through the editor (undoable, unsaved buffers respected). */
   'baton/host/applyEdit': [{ path: string; newText: string; description: string }, { applied: boolean; error?: string }];
   /** `withholdEnv`: variables the command must not inherit (Baton's keys), names or `PREFIX_*`. */

@@ -1,5 +1,6 @@
 // `baton` command line: index a workspace and search it. Scripts depend on the output formats
-// and exit codes documented in the README: keep them stable.
+// and exit codes documented in the README: keep them stable. Human output carrying untrusted text
+// goes through ./output (rendered inert); --json goes through terminalJson (exact values).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,6 +12,7 @@ import type { SearchResult } from '../core/index/types';
 import { embedderSpecFromFlag } from '../core/config';
 import { describeEmbedder } from '../core/embed/createEmbedder';
 import { ProgressLine, formatSeconds } from './progress';
+import { inertBlock, inertLine, inertWriter, notice, terminalJson, toolCallLines } from './output';
 import { ask } from '../core/orchestrator';
 import { NodeHost } from '../core/host/nodeHost';
 import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
@@ -35,11 +37,6 @@ Models: OPENAI_BASE_URL, OPENAI_API_KEY and BATON_MODEL, or "llm" in baton.confi
         Baton looks for Ollama (127.0.0.1:11434) or LM Studio (127.0.0.1:1234), else answers from retrieval.
 Embedder SPEC: baton (default, the packaged offline model) | none | transformers:<model id or folder>
                | openai:<model>[@<baseURL>]   (key from OPENAI_API_KEY)`;
-
-/** A notice on stderr: stdout stays machine-readable. */
-function notice(line: string): void {
-  console.error(`baton: ${line}`);
-}
 
 /** A failure the user can fix; printed as one line, no stack. */
 class UsageError extends Error {}
@@ -114,15 +111,15 @@ async function runIndex(args: string[]): Promise<number> {
       onSkip: values.verbose
         ? (path, reason, detail) => {
             progress.clear();
-            console.error(`skipped ${path}: ${reason}${detail ? ` (${detail})` : ''}`);
+            console.error(inertLine(`skipped ${path}: ${reason}${detail ? ` (${detail})` : ''}`));
           }
         : undefined,
     }));
   } finally {
     progress.clear();
   }
-  if (summary.notice) console.error(`baton: ${summary.notice}`);
-  console.log(summaryLine(summary, describeEmbedder(spec)));
+  if (summary.notice) notice(summary.notice);
+  console.log(inertLine(summaryLine(summary, describeEmbedder(spec))));
   return 0;
 }
 
@@ -171,9 +168,9 @@ async function runSearch(args: string[]): Promise<number> {
   for (const line of index.notices) notice(line);
   const searchOne = async (query: string) => {
     const response = await index.retriever.search(query, { k, mode });
-    for (const notice of response.notices) {
-      if (!reported.has(notice)) console.error(`baton: ${notice}`);
-      reported.add(notice);
+    for (const message of response.notices) {
+      if (!reported.has(message)) notice(message);
+      reported.add(message);
     }
     return response.results;
   };
@@ -183,12 +180,12 @@ async function runSearch(args: string[]): Promise<number> {
       for await (const line of lines) {
         const query = line.trim();
         if (!query) continue;
-        process.stdout.write(JSON.stringify({ query, results: (await searchOne(query)).map(jsonResult) }) + '\n');
+        process.stdout.write(terminalJson({ query, results: (await searchOne(query)).map(jsonResult) }) + '\n');
       }
     } else {
       const query = positionals.join(' ');
       const results = await searchOne(query);
-      if (values.json) process.stdout.write(JSON.stringify({ query, results: results.map(jsonResult) }) + '\n');
+      if (values.json) process.stdout.write(terminalJson({ query, results: results.map(jsonResult) }) + '\n');
       else printResults(results);
     }
   } finally {
@@ -213,6 +210,7 @@ async function runAsk(args: string[]): Promise<number> {
   const host = new NodeHost({ root, autoApprove: Boolean(values.yes) });
   const stream = !values.json;
   let streamed = false;
+  const answer = inertWriter(process.stdout);
   const result = await interruptible((signal) => ask({
     host,
     question: positionals.join(' '),
@@ -221,22 +219,23 @@ async function runAsk(args: string[]): Promise<number> {
     trusted: workspace.trusted,
     config: workspace.config,
     signal,
-    onToken: stream ? (delta) => { streamed = true; process.stdout.write(delta); } : undefined,
+    onToken: stream ? (delta) => { streamed = true; answer.write(delta); } : undefined,
     onEvent: stream
       ? (e) => {
-          if (e.type === 'reset') process.stdout.write('\n[the model connection broke; retrying]\n');
-          if (e.type === 'tool-call') console.error(`baton: ${e.name} ${e.arguments.length > 120 ? `${e.arguments.slice(0, 117)}...` : e.arguments}`);
+          if (e.type === 'reset') { answer.end(); process.stdout.write('\n[the model connection broke; retrying]\n'); }
+          if (e.type === 'tool-call') { answer.end(); for (const line of toolCallLines(e.name, e.arguments)) console.error(line); }
         }
       : undefined,
-    onNotice: (m) => console.error(`baton: ${m}`),
+    onNotice: notice,
   }));
+  answer.end();
   const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
   if (values.json) {
-    process.stdout.write(JSON.stringify({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: result.trace }) + '\n');
+    process.stdout.write(terminalJson({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: result.trace }) + '\n');
   } else {
-    if (!streamed) process.stdout.write(result.answer);
-    process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${s}`).join('\n') || '  (none)'}\n`);
-    if (result.note) console.error(`baton: ${result.note}`);
+    if (!streamed) process.stdout.write(inertBlock(result.answer));
+    process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${inertLine(s)}`).join('\n') || '  (none)'}\n`);
+    if (result.note) notice(result.note);
   }
   return 0;
 }
@@ -261,6 +260,7 @@ async function runRun(args: string[]): Promise<number> {
     }
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new UsageError('--input must be a JSON object');
   }
+  const tokens = inertWriter(process.stdout);
   const result = await interruptible((signal) => runNamedWorkflow({
     host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
     workflow: positionals[0],
@@ -268,14 +268,14 @@ async function runRun(args: string[]): Promise<number> {
     trusted: workspace.trusted,
     config: workspace.config,
     signal,
-    onToken: values.json ? undefined : (delta) => process.stdout.write(delta),
-    onNotice: (m) => console.error(`baton: ${m}`),
+    onToken: values.json ? undefined : (delta) => tokens.write(delta),
+    onNotice: notice,
   })).catch((err) => {
     throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
-  });
-  for (const notice of result.notices) console.error(`baton: ${notice}`);
-  if (values.json) process.stdout.write(JSON.stringify({ outputs: result.outputs, trace: result.trace }) + '\n');
-  else process.stdout.write(`\n\n${JSON.stringify(result.outputs, null, 2)}\n`);
+  }).finally(() => tokens.end());
+  for (const message of result.notices) notice(message);
+  if (values.json) process.stdout.write(terminalJson({ outputs: result.outputs, trace: result.trace }) + '\n');
+  else process.stdout.write(`\n\n${terminalJson(result.outputs, 2)}\n`);
   return 0;
 }
 
@@ -311,9 +311,13 @@ function printResults(results: SearchResult[]): void {
   }
   results.forEach((r, i) => {
     const where = `${r.path}:${r.startLine}-${r.endLine}`;
-    console.log(`${String(i + 1).padStart(2)}. ${where}${r.symbol ? `  ${r.symbol}` : ''}  (${r.score.toFixed(3)}, ${r.sources.join('+')})`);
-    const preview = r.text.split('\n').filter((l) => l.trim()).slice(0, 3);
-    for (const line of preview) console.log(`      ${line.length > 110 ? line.slice(0, 107) + '...' : line}`);
+    console.log(inertLine(`${String(i + 1).padStart(2)}. ${where}${r.symbol ? `  ${r.symbol}` : ''}  (${r.score.toFixed(3)}, ${r.sources.join('+')})`));
+    // A CR ending a line is its line ending (CRLF files), not content.
+    const preview = r.text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim()).slice(0, 3);
+    for (const line of preview) {
+      const chars = Array.from(line);
+      console.log(`      ${inertLine(chars.length > 110 ? chars.slice(0, 107).join('') + '...' : line)}`);
+    }
   });
 }
 
@@ -322,9 +326,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    console.error(`baton: ${message}`);
-    if (process.env.BATON_DEBUG && err instanceof Error) console.error(err.stack);
+    notice(err instanceof Error ? err.message : String(err));
+    if (process.env.BATON_DEBUG && err instanceof Error) console.error(inertBlock(err.stack ?? ''));
     process.exitCode = err instanceof UsageError ? 2 : 1;
   },
 );

@@ -1,9 +1,11 @@
 // The CLI's side of workspace trust: --trust grants it, a terminal is asked, anything else
-// (a pipe, CI) leaves the workspace untrusted. Either way the configuration is resolved from what
+// (a pipe, CI) leaves the workspace untrusted. The question quotes the workspace's files (paths,
+// URLs): it is shown inert. Either way the configuration is resolved from what
 // may apply, and what was ignored is said once on stderr.
 import { resolveConfig, type BatonConfig } from '../core/config';
 import { askYesNo } from '../core/host/askYesNo';
 import { decideTrust, untrustedNotice } from '../core/security/workspaceTrust';
+import { inertBlock } from '../base/inert';
 
 export interface CliWorkspace {
   trusted: boolean;
@@ -14,7 +16,7 @@ export async function cliWorkspace(root: string, grant: boolean, say: (line: str
   const canAsk = process.stdin.isTTY === true && process.stderr.isTTY === true;
   const decision = await decideTrust(root, {
     grant,
-    ask: canAsk ? (question) => askYesNo(`${question}\nTrust this workspace? [y/N] `, { input: process.stdin, output: process.stderr }) : undefined,
+    ask: canAsk ? (question) => askYesNo(`${inertBlock(question)}\nTrust this workspace? [y/N] `, { input: process.stdin, output: process.stderr }) : undefined,
   });
   const notice = untrustedNotice(decision, 'run again with --trust to use them');
   if (notice) say(notice);

@@ -21,8 +21,10 @@ export interface FileEdit {
 export interface ApprovalRequest {
   kind: 'edit' | 'command';
   title: string;
-  /** What will happen, shown verbatim to the user (a diff, a command line). */
+  /** What will happen, shown to the user (a diff, a command line), rendered inert by the host. */
   detail: string;
+  /** Commands: the exact command line, which the host shows whole (the title shortens it). */
+  command?: string;
   /** Edits: the file (workspace-relative) and its proposed whole content, so an editor can show a real diff. */
   path?: string;
   newText?: string;

@@ -1,6 +1,7 @@
 // Every change Baton proposes is reviewed the same way: a diff between the file as it is (open buffer
 // included) and the proposal, served from memory under a custom scheme, and a modal to accept it.
 import * as vscode from 'vscode';
+import { approvalDialog } from './approvalDialog';
 import { fullRange } from './workspaceFiles';
 
 export const PROPOSED_SCHEME = 'baton-proposed';
@@ -55,11 +56,13 @@ export async function reviewChange(proposed: ProposedContent, req: ReviewRequest
   const isNew = !(await exists(req.target));
   const original = isNew ? proposed.put(req.target.path, '') : req.target;
   const modified = proposed.put(req.target.path, req.newText);
+  // Title and detail are untrusted (a model's description, a diff): shown inert, in the tab too.
+  const dialog = approvalDialog({ kind: 'edit', title: req.title, detail: req.detail ?? '' }, req.acceptLabel);
   try {
-    await vscode.commands.executeCommand('vscode.diff', original, modified, `${req.title}${isNew ? ' (new file)' : ''}`, { preview: true });
-    const accept: vscode.MessageItem = { title: req.acceptLabel ?? 'Apply' };
+    await vscode.commands.executeCommand('vscode.diff', original, modified, `${dialog.message}${isNew ? ' (new file)' : ''}`, { preview: true });
+    const accept: vscode.MessageItem = { title: dialog.accept };
     const reject: vscode.MessageItem = { title: 'Reject', isCloseAffordance: true };
-    const choice = await vscode.window.showWarningMessage(req.title, { modal: true, detail: req.detail }, accept, reject);
+    const choice = await vscode.window.showWarningMessage(dialog.message, { modal: true, detail: dialog.detail || undefined }, accept, reject);
     return choice === accept;
   } finally {
     await closeDiff(modified).catch(() => undefined);

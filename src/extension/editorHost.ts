@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { DiagnosticDto } from '../protocol';
 import type { HostHandlers } from './client';
+import { approvalDialog } from './approvalDialog';
 import { applyWholeFile, reviewChange, type ProposedContent } from './diffReview';
 import { resolveInside } from './paths';
 import { runShellCommand } from './processRunner';
@@ -54,14 +55,15 @@ export function createHostHandlers(proposed: ProposedContent): HostHandlers {
   return {
     'baton/host/getDiagnostics': async ({ path }) => diagnostics(path),
 
-    'baton/host/requestApproval': async ({ kind, title, detail, path, newText }) => {
+    'baton/host/requestApproval': async ({ kind, title, detail, path, newText, command }) => {
       if (approvalPolicy() === 'never') return { approved: false };
       if (kind === 'edit' && path !== undefined && newText !== undefined) {
         return { approved: await reviewChange(proposed, { target: workspaceUri(path), newText, title, detail, acceptLabel: 'Apply' }) };
       }
-      const accept: vscode.MessageItem = { title: kind === 'command' ? 'Run' : 'Apply' };
+      const dialog = approvalDialog({ kind, title, detail, command });
+      const accept: vscode.MessageItem = { title: dialog.accept };
       const reject: vscode.MessageItem = { title: 'Reject', isCloseAffordance: true };
-      const choice = await vscode.window.showWarningMessage(title, { modal: true, detail }, accept, reject);
+      const choice = await vscode.window.showWarningMessage(dialog.message, { modal: true, detail: dialog.detail }, accept, reject);
       return { approved: choice === accept };
     },
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CancellationTokenSource, type Connection, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { inertLine } from '../base/inert';
 import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../core/host';
 import { hostRequest } from './rpc';
 
@@ -37,7 +38,7 @@ export class RemoteHost implements EditorHost {
 
   async requestApproval(request: ApprovalRequest): Promise<boolean> {
     if (this.opts.approval() === 'never') {
-      this.opts.connection.console.info(`refused without asking (approval: never): ${request.title}`);
+      this.opts.connection.console.info(`refused without asking (approval: never): ${inertLine(request.title)}`);
       return false;
     }
     try {
@@ -45,6 +46,7 @@ export class RemoteHost implements EditorHost {
         kind: request.kind, title: request.title, detail: request.detail,
         ...(request.path !== undefined ? { path: request.path } : {}),
         ...(request.newText !== undefined ? { newText: request.newText } : {}),
+        ...(request.command !== undefined ? { command: request.command } : {}),
       });
       return reply?.approved === true;
     } catch (err) {

@@ -1,5 +1,7 @@
 // The core must stay editor-free so the CLI, the language server and other editors can host it; the
 // extension stays thin (heavy work runs in the language server) and the server never needs VS Code.
+// src/base is the layer under all of them (pure TypeScript: media/tsconfig.json also type-checks it
+// without Node's types), so every side may import it and it imports nothing.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,8 +15,29 @@ function sourceFiles(dir: string): string[] {
 }
 
 const IMPORTS_VSCODE = /(?:from\s+|require\(\s*|import\(\s*)['"]vscode['"]/;
+/** Every module specifier a file imports, re-exports or requires. */
+const SPECIFIERS = /(?:\bfrom\s+|\bimport\s+|\brequire\(\s*|\bimport\(\s*)['"]([^'"]+)['"]/g;
+
+function specifiers(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(SPECIFIERS)].map((m) => m[1]);
+}
 
 describe('layering', () => {
+  it('src/base imports nothing outside src/base: no Node, no vscode, no packages', () => {
+    const base = join(REPO_ROOT, 'src', 'base');
+    const files = sourceFiles(base);
+    assert.ok(files.length >= 2, 'expected the base sources');
+    const offenders = files.flatMap((f) => specifiers(f)
+      .filter((s) => !s.startsWith('./') || relative(base, join(f, '..', s)).startsWith('..'))
+      .map((s) => `${relative(REPO_ROOT, f)}: ${s}`));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('the extension, the webview, the core, the CLI and the server may import src/base', () => {
+    const importsBase = (dir: string) => sourceFiles(join(REPO_ROOT, dir)).some((f) => specifiers(f).some((s) => /(?:^|\/)base\//.test(s)));
+    for (const dir of ['src/extension', 'src/core', 'src/cli']) assert.ok(importsBase(dir), `${dir} uses src/base`);
+  });
+
   it('src/core never imports vscode', () => {
     const files = sourceFiles(join(REPO_ROOT, 'src', 'core'));
     assert.ok(files.length > 10, 'expected the core sources');
@@ -45,10 +68,10 @@ describe('layering', () => {
     assert.deepEqual(offenders, []);
   });
 
-  it('media/ (the webview) imports only its own modules, the protocol and browser-safe packages', () => {
+  it('media/ (the webview) imports only its own modules, the protocol, src/base and browser-safe packages', () => {
     const files = sourceFiles(join(REPO_ROOT, 'media'));
     const offenders = files
-      .filter((f) => /(?:from\s+|require\(\s*|import\(\s*)['"](?:vscode|node:[\w/]+|(?:\.\.\/)+src\/(?!protocol['"]))/.test(readFileSync(f, 'utf8')))
+      .filter((f) => /(?:from\s+|require\(\s*|import\(\s*)['"](?:vscode|node:[\w/]+|(?:\.\.\/)+src\/(?!protocol['"]|base\/))/.test(readFileSync(f, 'utf8')))
       .map((f) => relative(REPO_ROOT, f));
     assert.deepEqual(offenders, []);
   });
@@ -58,5 +81,7 @@ describe('layering', () => {
       assert.ok(IMPORTS_VSCODE.test(line), line);
     }
     assert.ok(!IMPORTS_VSCODE.test(`import { x } from './vscodeLike';`));
+    const forms = `import { a } from './a';\nexport { b } from "../b";\nimport './c';\nconst d = require('node:fs');\nawait import('e');`;
+    assert.deepEqual([...forms.matchAll(SPECIFIERS)].map((m) => m[1]), ['./a', '../b', './c', 'node:fs', 'e']);
   });
 });

@@ -1,7 +1,7 @@
 // The language server end to end: the bundled server over stdio, a real fixture workspace and index,
 // and a real OpenAI-protocol model server on 127.0.0.1. The test client plays the editor.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { freePort } from '../helpers/ports';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -177,6 +177,20 @@ describe('language server', function () {
     const tool = client.progress.filter((p): p is Extract<RunProgress, { kind: 'tool' }> => p.runId === id && p.kind === 'tool');
     assert.deepEqual(tool.map((t) => `${t.name}:${t.status}`), ['propose_edit:call', 'propose_edit:denied']);
     assert.equal(readFileSync(join(ws.root, 'src/util/retry.ts'), 'utf8'), before);
+  });
+
+  it('forwards a proposed command to the client exactly, for the editor to show whole', async () => {
+    client.approve = () => false;
+    const command = `npm test\x1b[2K\r${' '.repeat(500)}; touch pwned.marker`;
+    model.script(CHAT,
+      { kind: 'chat', toolCalls: [{ name: 'run_command', arguments: JSON.stringify({ command }) }] },
+      { kind: 'chat', content: 'You declined the command.' });
+    await client.request('baton/ask', { runId: runId(), question: 'Run the tests' });
+    const asked = client.hostCalls.filter((c) => c.method === 'baton/host/requestApproval').at(-1)?.params as { kind: string; command?: string; detail: string };
+    assert.equal(asked.kind, 'command');
+    assert.equal(asked.command, command, 'the raw command: the editor renders it inert');
+    assert.ok(asked.detail.startsWith(`$ ${command}\n`));
+    assert.ok(!existsSync(join(ws.root, 'pwned.marker')));
   });
 
   it('with approval "never" refuses side effects without asking the client', async () => {

@@ -4,12 +4,16 @@
 // Paths from tools are workspace-relative ('/' separators) or absolute; both resolve against root.
 // Without a terminal to ask on, every approval is refused unless the host was built with
 // autoApprove (the CLI's --yes): a piped or scripted run never edits or executes by default.
+// Everything an approval shows is untrusted (model-chosen commands, diffs of workspace files) and
+// is rendered inert (src/base): a proposed command cannot move the cursor, rewrite the prompt or
+// hide itself behind padding, and is shown whole.
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
+import { approvalView } from '../../base/approval';
 import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../host';
 import { withoutVariables } from '../../base/envFilter';
+import { askYesNo } from './askYesNo';
 import { writeFileAtomic } from '../util/atomicFile';
 import { relativeInside } from '../util/paths';
 
@@ -58,25 +62,19 @@ export class NodeHost implements EditorHost {
   private async ask(request: ApprovalRequest): Promise<boolean> {
     const out = this.opts.output ?? process.stderr;
     const input = this.opts.input ?? process.stdin;
+    const view = approvalView(request, (out as { columns?: number }).columns || 80);
     if (this.opts.autoApprove) {
-      out.write(`baton: approved by --yes: ${request.title}\n${request.kind === 'command' ? request.detail + '\n' : ''}`);
+      out.write(`baton: approved by --yes: ${view.title}\n${request.kind === 'command' ? view.detail + '\n' : ''}`);
       return true;
     }
     if (!input.isTTY) {
-      out.write(`baton: not approved (no terminal to ask; pass --yes to allow): ${request.title}\n`);
+      out.write(`baton: not approved (no terminal to ask; pass --yes to allow): ${view.title}\n`);
       return false;
     }
-    out.write(`\n${request.title}\n${request.detail.replace(/\n?$/, '\n')}`);
-    const rl = createInterface({ input, output: out, terminal: false });
-    try {
-      const reply = await new Promise<string | null>((resolve) => {
-        rl.once('close', () => resolve(null)); // end of input: nobody said yes
-        rl.question('Approve? [y/N] ', resolve);
-      });
-      return reply !== null && /^\s*y(es)?\s*$/i.test(reply);
-    } finally {
-      rl.close();
-    }
+    out.write(`\n${view.title}\n${view.detail ? view.detail + '\n' : ''}`);
+    // A long command's header may have scrolled away: the question repeats its size.
+    const question = view.command && !view.command.compact ? `Approve this command (${view.command.summary})? [y/N] ` : 'Approve? [y/N] ';
+    return askYesNo(question, { input, output: out });
   }
 
   async applyEdit(edit: FileEdit): Promise<void> {

@@ -211,6 +211,7 @@ export const runCommandTool: SideEffectTool<CommandArgs, CommandPlan> = {
         kind: 'command',
         title: `Run ${args.command.length > 80 ? args.command.slice(0, 77) + '...' : args.command}`,
         detail: `$ ${args.command}\n(in ${shownCwd}, time limit ${args.timeoutSeconds} s; ${withheldNote(withhold)})`,
+        command: args.command,
       },
       state: { cwd, shownCwd, withhold },
     };
