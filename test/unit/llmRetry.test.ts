@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { backoffDelay, classify, decide, DEFAULT_RETRY_POLICY, parseRetryAfter, sleep, type Failure, type RetryPolicy } from '../../src/core/llm/retry';
 import { seededRandom } from '../helpers/seededRandom';
 
-const POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000 };
+const POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000, maxSilentMs: 60_000 };
 const http = (status: number, retryAfterMs?: number): Failure => ({ kind: 'http', status, message: `status ${status}`, retryAfterMs });
 
 describe('llm retry policy', () => {
