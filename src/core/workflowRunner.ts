@@ -13,6 +13,7 @@ import { runWorkflow } from './workflow/engine';
 import { Trace, type TraceEvent } from './trace';
 import type { EditorHost } from './host';
 import type { AgentEvent } from './agent/loop';
+import type { WaitListener } from './llm/waiting';
 
 export interface RunWorkflowOptions {
   host: EditorHost;
@@ -25,6 +26,8 @@ export interface RunWorkflowOptions {
   /** Events of agent nodes: tool calls and results, steps. */
   onEvent?: (event: AgentEvent) => void;
   onNotice?: (message: string) => void;
+  /** Every few seconds while a model call is silent (no reply yet, or a pause before a retry). */
+  onWait?: WaitListener;
   env?: Record<string, string | undefined>;
   /** The workspace configuration to use instead of reading it (a server merges its settings in). */
   config?: BatonConfig;
@@ -63,7 +66,7 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
   else opts.onNotice?.('no index: retrieve nodes return nothing until `baton index` runs');
   let llm: LlmClient | undefined;
   try {
-    llm = await LlmClient.fromConfig(config.llm, opts.env ?? process.env);
+    llm = await LlmClient.fromConfig(config.llm, opts.env ?? process.env, { onWait: opts.onWait });
   } catch (err) {
     opts.onNotice?.(`no model: ${(err as Error).message}`);
   }
