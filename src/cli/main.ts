@@ -10,7 +10,7 @@ import type { SearchMode } from '../core/index/retriever';
 import type { SearchResult } from '../core/index/types';
 import { loadConfig, embedderSpecFromFlag } from '../core/config';
 import { describeEmbedder } from '../core/embed/createEmbedder';
-import { ProgressLine, formatSeconds } from './progress';
+import { ProgressLine, WaitLine, formatSeconds } from './progress';
 import { ask } from '../core/orchestrator';
 import { NodeHost } from '../core/host/nodeHost';
 import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
@@ -195,13 +195,15 @@ async function runAsk(args: string[]): Promise<number> {
   const host = new NodeHost({ root, autoApprove: Boolean(values.yes) });
   const stream = !values.json;
   let streamed = false;
+  let lineOpen = false;
+  const waiting = new WaitLine(process.stderr, () => lineOpen);
   const result = await interruptible((signal) => ask({
     host,
     question: positionals.join(' '),
     model: values.model,
     conversationId: values.conversation,
     signal,
-    onToken: stream ? (delta) => { streamed = true; process.stdout.write(delta); } : undefined,
+    onToken: stream ? (delta) => { streamed = true; lineOpen = !delta.endsWith('\n'); process.stdout.write(delta); } : undefined,
     onEvent: stream
       ? (e) => {
           if (e.type === 'reset') process.stdout.write('\n[the model connection broke; retrying]\n');
@@ -209,6 +211,7 @@ async function runAsk(args: string[]): Promise<number> {
         }
       : undefined,
     onNotice: (m) => console.error(`baton: ${m}`),
+    onWait: (w) => waiting.update(w),
   }));
   const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
   if (values.json) {
@@ -239,6 +242,7 @@ async function runRun(args: string[]): Promise<number> {
     }
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new UsageError('--input must be a JSON object');
   }
+  const waiting = new WaitLine();
   const result = await interruptible((signal) => runNamedWorkflow({
     host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
     workflow: positionals[0],
@@ -246,6 +250,7 @@ async function runRun(args: string[]): Promise<number> {
     signal,
     onToken: values.json ? undefined : (delta) => process.stdout.write(delta),
     onNotice: (m) => console.error(`baton: ${m}`),
+    onWait: (w) => waiting.update(w),
   })).catch((err) => {
     throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
   });
@@ -264,10 +269,17 @@ function runLsp(args: string[]): number {
   return 0;
 }
 
-/** Runs `work` with a signal that Ctrl-C aborts, so a long index or answer stops cleanly. */
+/** Set by Ctrl-C: the command then exits 130 (128 + SIGINT), as shells expect of an interrupted one. */
+let interrupted = false;
+
+/** Runs `work` with a signal that Ctrl-C aborts, so a long index or answer stops cleanly (at once,
+ * even while waiting for a model); a second Ctrl-C kills the process. */
 async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
+  const onSignal = () => {
+    interrupted = true;
+    abort.abort(new Error('interrupted'));
+  };
   process.once('SIGINT', onSignal);
   try {
     return await work(abort.signal);
@@ -295,9 +307,14 @@ function printResults(results: SearchResult[]): void {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = interrupted ? 130 : code;
   },
   (err: unknown) => {
+    if (interrupted) {
+      console.error('baton: interrupted');
+      process.exitCode = 130;
+      return;
+    }
     const message = err instanceof Error ? err.message : String(err);
     console.error(`baton: ${message}`);
     if (process.env.BATON_DEBUG && err instanceof Error) console.error(err.stack);
