@@ -38,6 +38,7 @@ describe('llm retry policy', () => {
     for (const s of [401, 403, 404]) assert.equal(classify(http(s)), 'fallback', String(s));
     for (const s of [400, 413, 415, 422]) assert.equal(classify(http(s)), 'fatal', String(s));
     for (const kind of ['timeout', 'connection', 'stream-cut', 'invalid-reply'] as const) assert.equal(classify({ kind, message: '' }), 'retry', kind);
+    assert.equal(classify({ kind: 'not-openai', message: '' }), 'fallback', 'another protocol: asking again cannot help');
     assert.equal(classify({ kind: 'cancelled', message: '' }), 'fatal');
   });
 
