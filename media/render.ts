@@ -37,9 +37,11 @@ function fill(node: HTMLElement, m: ChatMessageDto): void {
   node.setAttribute('aria-busy', String(Boolean(m.pending)));
   const body = element('div', 'baton-message-body');
   if (m.role === 'user') body.textContent = m.text;
-  else if (m.pending && !m.text) body.append(element('span', 'baton-thinking', 'Thinking…'));
+  else if (m.pending && !m.text) body.append(element('span', 'baton-thinking', m.waiting ?? 'Thinking…'));
   else body.innerHTML = renderMarkdown(m.text); // html:false markdown: escaped (markdown.ts)
   const parts: HTMLElement[] = [element('div', 'baton-message-role', m.role === 'user' ? 'You' : 'Baton'), body];
+  // Waiting after some text (a later step's model call): below the text, which stays as it is.
+  if (m.pending && m.text && m.waiting) parts.push(element('div', 'baton-message-waiting', m.waiting));
   if (m.note) parts.push(element('div', 'baton-message-note', m.note));
   if (m.error) {
     const error = element('div', 'baton-message-error', m.error);

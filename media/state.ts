@@ -40,7 +40,9 @@ export function reduce(state: ChatState, msg: ToWebview): ChatState {
         messages: [...state.messages, { id: msg.id, role: msg.role, text: msg.text, pending: msg.role === 'assistant' || undefined }],
       };
     case 'messageDelta':
-      return updateMessage(state, msg.id, (m) => (m.pending ? { ...m, text: m.text + msg.text } : m));
+      return updateMessage(state, msg.id, (m) => (m.pending ? withoutWaiting({ ...m, text: m.text + msg.text }) : m));
+    case 'messageWaiting':
+      return updateMessage(state, msg.id, (m) => (!m.pending ? m : msg.text ? { ...m, waiting: msg.text } : withoutWaiting(m)));
     case 'messageReset':
       return updateMessage(state, msg.id, (m) => (m.pending ? { ...m, text: '' } : m));
     case 'messageEnd':
@@ -63,6 +65,13 @@ export function reduce(state: ChatState, msg: ToWebview): ChatState {
     case 'history':
       return { ...state, history: msg.conversations };
   }
+}
+
+/** The text has begun, or the wait ended: the transient waiting status goes. */
+function withoutWaiting(m: ChatMessageDto): ChatMessageDto {
+  if (m.waiting === undefined) return m;
+  const { waiting: _gone, ...rest } = m;
+  return rest;
 }
 
 /** The message still streaming, if any (the Stop button shows while there is one). */

@@ -195,7 +195,11 @@ export type RunProgress =
   /** A retried model call discards what was streamed of the current answer. */
   | { runId: string; kind: 'reset'; reason: string }
   | { runId: string; kind: 'tool'; name: string; status: 'call' | 'ok' | 'error' | 'denied'; detail?: string }
-  | { runId: string; kind: 'notice'; message: string };
+  | { runId: string; kind: 'notice'; message: string }
+  /** A model call is silent (no reply yet, or a pause before a retry), repeated every few seconds
+   * with `message` ("waiting for qwen2.5-coder at http://127.0.0.1:11434/v1… 10 s"); `done` ends it.
+   * A transient status: it is not part of the answer. */
+  | { runId: string; kind: 'waiting'; model: string; baseURL: string; seconds: number; message: string; done?: boolean };
 
 export interface ServerNotifications {
   'baton/runProgress': RunProgress;
@@ -262,6 +266,8 @@ export interface ChatMessageDto {
   note?: string;
   /** True while the answer is streaming. */
   pending?: boolean;
+  /** While pending: what the answer waits for (a silent model). Never persisted. */
+  waiting?: string;
   error?: string;
 }
 
@@ -286,6 +292,8 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('messageDelta'), id: z.string(), text: z.string() }),
   /** A retried model call: the streamed text of this message is discarded. */
   z.object({ type: z.literal('messageReset'), id: z.string() }),
+  /** What the pending answer is waiting for, shown until its text arrives; empty clears it. */
+  z.object({ type: z.literal('messageWaiting'), id: z.string(), text: z.string().max(500) }),
   z.object({
     type: z.literal('messageEnd'), id: z.string(), text: z.string(),
     sources: z.array(citationSchema), note: z.string().optional(), error: z.string().optional(),

@@ -11,7 +11,7 @@ import type { SearchMode } from '../core/index/retriever';
 import type { SearchResult } from '../core/index/types';
 import { embedderSpecFromFlag } from '../core/config';
 import { describeEmbedder } from '../core/embed/createEmbedder';
-import { ProgressLine, formatSeconds } from './progress';
+import { ProgressLine, WaitLine, formatSeconds } from './progress';
 import { inertBlock, inertLine, inertWriter, notice, terminalJson, toolCallLines } from './output';
 import { ask } from '../core/orchestrator';
 import { NodeHost } from '../core/host/nodeHost';
@@ -211,6 +211,8 @@ async function runAsk(args: string[]): Promise<number> {
   const stream = !values.json;
   let streamed = false;
   const answer = inertWriter(process.stdout);
+  let lineOpen = false;
+  const waiting = new WaitLine(process.stderr, () => lineOpen);
   const result = await interruptible((signal) => ask({
     host,
     question: positionals.join(' '),
@@ -219,7 +221,7 @@ async function runAsk(args: string[]): Promise<number> {
     trusted: workspace.trusted,
     config: workspace.config,
     signal,
-    onToken: stream ? (delta) => { streamed = true; answer.write(delta); } : undefined,
+    onToken: stream ? (delta) => { streamed = true; lineOpen = !delta.endsWith('\n'); answer.write(delta); } : undefined,
     onEvent: stream
       ? (e) => {
           if (e.type === 'reset') { answer.end(); process.stdout.write('\n[the model connection broke; retrying]\n'); }
@@ -227,6 +229,7 @@ async function runAsk(args: string[]): Promise<number> {
         }
       : undefined,
     onNotice: notice,
+    onWait: (w) => waiting.update(w),
   }));
   answer.end();
   const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
@@ -261,6 +264,7 @@ async function runRun(args: string[]): Promise<number> {
     if (!input || typeof input !== 'object' || Array.isArray(input)) throw new UsageError('--input must be a JSON object');
   }
   const tokens = inertWriter(process.stdout);
+  const waiting = new WaitLine();
   const result = await interruptible((signal) => runNamedWorkflow({
     host: new NodeHost({ root, autoApprove: Boolean(values.yes) }),
     workflow: positionals[0],
@@ -270,6 +274,7 @@ async function runRun(args: string[]): Promise<number> {
     signal,
     onToken: values.json ? undefined : (delta) => tokens.write(delta),
     onNotice: notice,
+    onWait: (w) => waiting.update(w),
   })).catch((err) => {
     throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
   }).finally(() => tokens.end());
@@ -288,10 +293,17 @@ function runLsp(args: string[]): number {
   return 0;
 }
 
-/** Runs `work` with a signal that Ctrl-C aborts, so a long index or answer stops cleanly. */
+/** Set by Ctrl-C: the command then exits 130 (128 + SIGINT), as shells expect of an interrupted one. */
+let interrupted = false;
+
+/** Runs `work` with a signal that Ctrl-C aborts, so a long index or answer stops cleanly (at once,
+ * even while waiting for a model); a second Ctrl-C kills the process. */
 async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error('interrupted'));
+  const onSignal = () => {
+    interrupted = true;
+    abort.abort(new Error('interrupted'));
+  };
   process.once('SIGINT', onSignal);
   try {
     return await work(abort.signal);
@@ -323,9 +335,14 @@ function printResults(results: SearchResult[]): void {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = interrupted ? 130 : code;
   },
   (err: unknown) => {
+    if (interrupted) {
+      notice('interrupted');
+      process.exitCode = 130;
+      return;
+    }
     notice(err instanceof Error ? err.message : String(err));
     if (process.env.BATON_DEBUG && err instanceof Error) console.error(inertBlock(err.stack ?? ''));
     process.exitCode = err instanceof UsageError ? 2 : 1;

@@ -1,5 +1,8 @@
-// A one-line progress display on a TTY (stderr, so stdout stays scriptable); silent otherwise.
+// Progress on stderr, so stdout stays scriptable: the indexer's one-line display (TTY only), and
+// what a silent model call is waiting for (every surface: a log needs it most).
 import type { IndexProgress } from '../core/index/indexer';
+import { describeWait, type LlmWait } from '../core/llm/waiting';
+import { inertLine } from '../base/inert';
 
 export class ProgressLine {
   private lastDraw = 0;
@@ -51,4 +54,33 @@ export function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+/**
+ * "baton: waiting for <model> at <url>… 10 s" while a model call is silent: rewritten in place on a
+ * TTY and cleared when the reply begins; one line per update otherwise (a log, a CI job).
+ */
+export class WaitLine {
+  private drawn = false;
+
+  /** `midLine`: the terminal's cursor is after streamed text, so a drawn line needs a line of its own. */
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly midLine: () => boolean = () => false) {}
+
+  update(wait: LlmWait): void {
+    if (wait.done) return this.clear();
+    // The model name may come from a server's model list: shown inert like any untrusted text.
+    const line = `baton: ${inertLine(describeWait(wait))}`;
+    if (!this.stream.isTTY) {
+      this.stream.write(`${line}\n`);
+      return;
+    }
+    if (!this.drawn && this.midLine()) this.stream.write('\n');
+    this.stream.write('\r\x1b[2K' + line.slice(0, (this.stream.columns || 80) - 1));
+    this.drawn = true;
+  }
+
+  clear(): void {
+    if (this.drawn) this.stream.write('\r\x1b[2K');
+    this.drawn = false;
+  }
 }

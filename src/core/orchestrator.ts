@@ -5,12 +5,16 @@
 // What ask() needs from the workflow: a `question` input (`history` too, when declared), an
 // `answer` string in the state. Retrieval results are read from its retrieve nodes' outputs (for
 // sources and the retrieval-only answer); the agent's stop reason and note from its agent node.
+//
+// A model that fails leaves one line in the note saying what happened; the advice to connect a
+// model is only for when none is configured, or none of the configured ones could be reached.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, type BatonConfig } from './config';
 import { openIndexForSearch, batonDirOf, buildWorkspaceIndex, type OpenedIndex } from './index/workspaceIndex';
 import type { SearchResult } from './index/types';
-import { LlmClient } from './llm/client';
+import { LlmClient, LlmError } from './llm/client';
+import type { WaitListener } from './llm/waiting';
 import type { LlmConfig } from './llm/models';
 import { createTokenCounter } from './llm/tokens';
 import type { AgentEvent, AgentResult, StopReason } from './agent/loop';
@@ -50,6 +54,8 @@ export interface AskOptions {
   onEvent?: (event: AgentEvent) => void;
   /** Progress of an automatic first index, workflow files overriding or failing to load. */
   onNotice?: (message: string) => void;
+  /** Every few seconds while a model call is silent (no reply yet, or a pause before a retry). */
+  onWait?: WaitListener;
   env?: Record<string, string | undefined>;
   /** The user trusts this workspace's own files (security/workspaceTrust.ts): its config file,
    * workflows and recorded embedder apply. Default false. */
@@ -141,15 +147,16 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       if (err instanceof WorkflowCancelledError || !(err instanceof WorkflowRunError)) throw err;
       const failed = err.node ? def.nodes.find((n) => n.id === err.node) : undefined;
       // No model, or the model never answered: answer from retrieval. Any other failure is the workflow's.
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), llm.problem, conversation.id, trace, opts.format);
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format);
       if (failed && (failed.kind === 'agent' || failed.kind === 'llm')) {
+        const cause = failed.kind === 'agent' && agent?.error ? agent.cause : err.cause;
         const problem = failed.kind === 'agent' && agent?.error ? agent.error : causeMessage(err);
-        return retrievalOnly(await retrieved(def, err.state, opts, index), problem, conversation.id, trace, opts.format);
+        return retrievalOnly(await retrieved(def, err.state, opts, index), modelFailed(problem, cause), conversation.id, trace, opts.format);
       }
       throw err;
     }
     if (typeof state.answer !== 'string') {
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), llm.problem, conversation.id, trace, opts.format);
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format);
       throw new Error(`the "${ASK_WORKFLOW}" workflow (${workflow.source}) finished without a string "answer" in its state`);
     }
     return await finish(state.answer, agent, state);
@@ -251,13 +258,25 @@ async function openOrBuildIndex(root: string, config: BatonConfig, opts: AskOpti
 async function connect(config: LlmConfig, opts: AskOptions): Promise<{ client: LlmClient } | { problem: string }> {
   const llmConfig: LlmConfig = opts.model ? { ...config, models: { ...config.models, chat: opts.model } } : config;
   try {
-    return { client: await LlmClient.fromConfig(llmConfig, opts.env ?? process.env) };
+    return { client: await LlmClient.fromConfig(llmConfig, opts.env ?? process.env, { onWait: opts.onWait }) };
   } catch (err) {
     return { problem: (err as Error).message };
   }
 }
 
-function retrievalOnly(results: SearchResult[], problem: string, conversationId: string, trace: Trace, format: AskOptions['format']): AskResult {
+/** The note when no model is configured; the model layer's message may already say how to connect one. */
+function noModel(problem: string): string {
+  return /Ollama|LM Studio/.test(problem) ? `no language model answered: ${firstLine(problem)}` : `no language model answered (${firstLine(problem)}); ${NO_MODEL_HINT}`;
+}
+
+/** The note when the configured model failed: what happened, plus how to connect one only when no
+ * configured server could be reached at all. */
+function modelFailed(problem: string, cause: unknown): string {
+  if (cause instanceof LlmError && cause.unreachable) return `no language model answered (${firstLine(problem)}); ${NO_MODEL_HINT}`;
+  return `${firstLine(problem)}; answered from retrieval alone`;
+}
+
+function retrievalOnly(results: SearchResult[], note: string, conversationId: string, trace: Trace, format: AskOptions['format']): AskResult {
   const top = results.slice(0, 5);
   const lines = top.length
     ? ['The most relevant code for your question:', ...top.flatMap((r) => excerpt(r, 4, format))]
@@ -266,8 +285,7 @@ function retrievalOnly(results: SearchResult[], problem: string, conversationId:
     answer: lines.join('\n'),
     sources: top.map(citation),
     mode: 'retrieval-only',
-    // The model layer's own message may already say how to connect one: do not say it twice.
-    note: /Ollama|LM Studio/.test(problem) ? `no language model answered: ${firstLine(problem)}` : `no language model answered (${firstLine(problem)}); ${NO_MODEL_HINT}`,
+    note,
     conversationId,
     trace: trace.events,
   };

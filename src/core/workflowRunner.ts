@@ -14,6 +14,7 @@ import { Trace, type TraceEvent } from './trace';
 import type { EditorHost } from './host';
 import type { AgentEvent } from './agent/loop';
 import { withheldVariables } from './security/commandEnv';
+import type { WaitListener } from './llm/waiting';
 
 export interface RunWorkflowOptions {
   host: EditorHost;
@@ -26,6 +27,8 @@ export interface RunWorkflowOptions {
   /** Events of agent nodes: tool calls and results, steps. */
   onEvent?: (event: AgentEvent) => void;
   onNotice?: (message: string) => void;
+  /** Every few seconds while a model call is silent (no reply yet, or a pause before a retry). */
+  onWait?: WaitListener;
   env?: Record<string, string | undefined>;
   /** The user trusts this workspace's own files: its config file and .baton/workflows apply. Default false. */
   trusted?: boolean;
@@ -70,7 +73,7 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
   else opts.onNotice?.('no index: retrieve nodes return nothing until `baton index` runs');
   let llm: LlmClient | undefined;
   try {
-    llm = await LlmClient.fromConfig(config.llm, opts.env ?? process.env);
+    llm = await LlmClient.fromConfig(config.llm, opts.env ?? process.env, { onWait: opts.onWait });
   } catch (err) {
     opts.onNotice?.(`no model: ${(err as Error).message}`);
   }

@@ -41,6 +41,7 @@ function progressMessage(id: string, p: RunProgress): ToWebview {
     case 'reset': return { type: 'messageReset', id };
     case 'tool': return { type: 'status', text: `Tool ${p.name}: ${p.status}${p.detail ? ` (${p.detail})` : ''}` };
     case 'notice': return { type: 'status', text: p.message };
+    case 'waiting': return { type: 'messageWaiting', id, text: p.done ? '' : p.message };
   }
 }
 

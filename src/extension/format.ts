@@ -60,6 +60,8 @@ export function describeRunProgress(p: RunProgress): string | undefined {
       return `${p.name}: ${p.status}${p.detail ? ` (${p.detail})` : ''}`;
     case 'notice':
       return p.message;
+    case 'waiting':
+      return p.done ? undefined : p.message;
   }
 }
 

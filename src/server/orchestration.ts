@@ -3,6 +3,7 @@
 // (`baton/cancel` or $/cancelRequest) answer with what was streamed so far and `cancelled: true`.
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import type { AgentEvent } from '../core/agent/loop';
+import { describeWait, type LlmWait } from '../core/llm/waiting';
 import type { EditorHost } from '../core/host';
 import { ConversationNotFoundError } from '../core/memory/conversationStore';
 import { ask } from '../core/orchestrator';
@@ -36,6 +37,7 @@ interface RunIO {
   onReset(reason: string): void;
   onEvent(event: AgentEvent): void;
   onNotice(message: string): void;
+  onWait(wait: LlmWait): void;
 }
 
 export async function handleAsk(ctx: OrchestrationContext, params: AskParams, token: CancellationToken): Promise<AskResponse> {
@@ -56,6 +58,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
         onToken: io.onToken,
         onEvent: (e) => (e.type === 'reset' ? io.onReset(e.reason) : io.onEvent(e)),
         onNotice: io.onNotice,
+        onWait: io.onWait,
         env: effective.env,
         trusted: effective.trusted,
         config: effective.config,
@@ -104,6 +107,7 @@ export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWo
         onReset: io.onReset,
         onEvent: io.onEvent,
         onNotice: io.onNotice,
+        onWait: io.onWait,
         env: effective.env,
         trusted: effective.trusted,
         config: effective.config,
@@ -152,6 +156,9 @@ async function withRun<T>(
       }
     },
     onNotice: (message) => send({ runId, kind: 'notice', message: forEditor(message) }),
+    onWait: (w) => send({
+      runId, kind: 'waiting', model: w.model, baseURL: w.baseURL, seconds: Math.round(w.waitedMs / 1000), message: describeWait(w), ...(w.done ? { done: true } : {}),
+    }),
   };
   try {
     return await body(io);

@@ -24,8 +24,15 @@ export type Step =
   | { kind: 'error'; status: number; message?: string; retryAfter?: number | string }
   /** Headers sent, then a body that is not JSON although it claims to be. */
   | { kind: 'malformed'; text?: string }
+  /** Any status, content type and body: an HTML page, text/plain, invalid JSON, an HTML error page. */
+  | { kind: 'raw'; status?: number; contentType?: string; body: string; headers?: Record<string, string> }
   /** Accept the request and never answer (until the server stops). */
   | { kind: 'hang' }
+  /** Send the status line and headers, then nothing (until the client gives up or the server stops). */
+  | { kind: 'headers'; status?: number; contentType?: string }
+  /** An SSE response whose events carry these data lines verbatim (garbage, or JSON of another
+   * shape), then `data: [DONE]` unless `done` is false. */
+  | { kind: 'sse'; events: string[]; done?: boolean }
   /** Close the TCP connection without any reply. */
   | { kind: 'drop' }
   /** Compute the reply from the request (still consumed once). */
@@ -183,8 +190,21 @@ export class OpenAIProtocolServer {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(step.text ?? '{"object": "list", "data": [');
         return;
+      case 'raw':
+        res.writeHead(step.status ?? 200, { 'content-type': step.contentType ?? 'text/html; charset=utf-8', ...step.headers });
+        res.end(step.body);
+        return;
       case 'hang':
         return; // the socket stays open until the client gives up or stop() destroys it
+      case 'headers':
+        res.writeHead(step.status ?? 200, { 'content-type': step.contentType ?? 'text/event-stream' });
+        res.flushHeaders();
+        return; // as for 'hang', with the headers already out
+      case 'sse':
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        for (const data of step.events) res.write(`data: ${data}\n\n`);
+        res.end(step.done === false ? undefined : 'data: [DONE]\n\n');
+        return;
       case 'drop':
         res.socket?.destroy();
         return;

@@ -251,7 +251,7 @@ describe('agent loop', function () {
     const failed = await agent();
     assert.equal(failed.stopReason, 'error');
     assert.match(failed.error!, /500 model crashed/);
-    assert.match(failed.answer, /^Checking\.\n\n\[Stopped by an error: .*500 model crashed\]$/);
+    assert.match(failed.answer, /^Checking\.\n\n\[Stopped by an error: .*500 model crashed\)\]$/);
     assert.equal(trace.ofKind('agent.stop').at(-1)!.name, 'error');
 
     server.reset();

@@ -42,6 +42,9 @@ describe('extension: status and item formatting', () => {
     assert.equal(describeRunProgress({ runId: 'r', kind: 'tool', name: 'readFile', status: 'call', detail: 'src/a.ts' }), 'readFile: call (src/a.ts)');
     assert.equal(describeRunProgress({ runId: 'r', kind: 'reset', reason: 'HTTP 429' }), 'retrying: HTTP 429');
     assert.equal(describeRunProgress({ runId: 'r', kind: 'notice', message: 'lexical only' }), 'lexical only');
+    const waiting = { runId: 'r', kind: 'waiting', model: 'm', baseURL: 'http://h/v1', seconds: 10, message: 'waiting for m at http://h/v1… 10 s' } as const;
+    assert.equal(describeRunProgress(waiting), 'waiting for m at http://h/v1… 10 s');
+    assert.equal(describeRunProgress({ ...waiting, done: true }), undefined);
   });
 
   it('presents a search hit as path:line, symbol and a preview line', () => {

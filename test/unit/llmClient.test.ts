@@ -278,7 +278,7 @@ describe('LlmClient', function () {
     const trace = new Trace();
     const err = await failure(make(['primary', 'backup']).chat(ask(), { trace }));
     assert.equal(err.status, 400);
-    assert.match(err.message, /^primary at http:\/\/127\.0\.0\.1:\d+\/v1: 400 Invalid value for 'messages'$/);
+    assert.match(err.message, /^primary at http:\/\/127\.0\.0\.1:\d+\/v1: the request was refused \(400 Invalid value for 'messages'\)$/);
     assert.equal(sent().length, 1);
     assert.equal(trace.ofKind('llm.retry').length + trace.ofKind('llm.fallback').length, 0);
     assert.equal(trace.ofKind('llm.error')[0].data!.status, 400);
@@ -291,7 +291,7 @@ describe('LlmClient', function () {
     const trace = new Trace();
     const err = await failure(make().chat(ask(), { trace }));
     assert.equal(err.status, 401);
-    assert.match(err.message, /401 Incorrect API key provided: Bearer \[redacted\]; check the key in \$BATON_TEST_LLM_KEY/);
+    assert.match(err.message, /: the key in \$BATON_TEST_LLM_KEY was rejected \(401 Incorrect API key provided: Bearer \[redacted\]\)$/);
     assert.equal(sent().length, 1);
     assert.ok(!JSON.stringify(trace).includes(SECRET));
 
@@ -299,7 +299,7 @@ describe('LlmClient', function () {
     server.script(ROUTE, echoKey, { kind: 'error', status: 503 }, { kind: 'error', status: 503 }, { kind: 'error', status: 503 });
     const trace2 = new Trace();
     const err2 = await failure(make(['primary', 'backup']).chat(ask(), { trace: trace2 }));
-    assert.match(err2.message, /^every chat model failed: primary: 401 .*; backup: 503 injected 503$/);
+    assert.match(err2.message, /^every chat model failed: primary: the key in \$BATON_TEST_LLM_KEY was rejected \(401 .*\); backup: server error \(503 injected 503, 3 attempts\)$/);
     assert.equal(trace2.ofKind('llm.fallback')[0].data!.status, 401);
     assert.ok(!JSON.stringify(trace2).includes(SECRET));
     assert.ok(!err2.message.includes(SECRET));
@@ -338,7 +338,7 @@ describe('LlmClient', function () {
     const fail = { kind: 'error' as const, status: 500, message: 'boom\nwith a second line' };
     server.script(ROUTE, fail, fail, fail, fail);
     const err = await failure(make(['primary', 'backup'], {}, { maxRetries: 1 }).chat(ask()));
-    assert.equal(err.message, 'every chat model failed: primary: 500 boom; backup: 500 boom');
+    assert.equal(err.message, 'every chat model failed: primary: server error (500 boom, 2 attempts); backup: server error (500 boom, 2 attempts)');
   });
 
   it('passes errors thrown by onToken through without retrying', async () => {

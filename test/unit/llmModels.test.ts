@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  DEFAULT_TIMEOUT_MS, defaultLimits, ModelConfigError, OPENAI_DEFAULT_CHAT_MODEL, resolveModels, TASK_TEMPERATURE, temperatureFor, validateLlmConfig,
+  DEFAULT_FIRST_BYTE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, defaultLimits, ModelConfigError, OPENAI_DEFAULT_CHAT_MODEL, resolveModels, TASK_TEMPERATURE, temperatureFor, validateLlmConfig,
 } from '../../src/core/llm/models';
 
 const LOCAL = 'http://127.0.0.1:8080/v1';
@@ -24,6 +24,7 @@ describe('llm model configuration', () => {
     const chains = resolveModels({}, { BATON_MODEL: 'qwen2.5-coder:7b, llama3.2:3b', OPENAI_BASE_URL: `${LOCAL}/` });
     assert.deepEqual(chains.chat.map((m) => [m.model, m.baseURL]), [['qwen2.5-coder:7b', LOCAL], ['llama3.2:3b', LOCAL]]);
     assert.equal(chains.chat[0].timeoutMs, DEFAULT_TIMEOUT_MS);
+    assert.equal(chains.chat[0].firstByteTimeoutMs, DEFAULT_FIRST_BYTE_TIMEOUT_MS);
     assert.equal(chains.chat[0].apiKeyEnv, undefined, 'the key comes from OPENAI_API_KEY by default');
     assert.equal(chains.fast, chains.chat, 'fast falls back to the chat chain');
     assert.deepEqual(chains.embed, []);
@@ -41,14 +42,15 @@ describe('llm model configuration', () => {
       baseURL: LOCAL,
       apiKeyEnv: 'LOCAL_KEY',
       timeoutMs: 30_000,
+      firstByteTimeoutMs: 20_000,
       models: {
-        chat: ['big-model', { model: 'gpt-4o', baseURL: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY', contextWindow: 64_000 }],
+        chat: ['big-model', { model: 'gpt-4o', baseURL: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY', contextWindow: 64_000, firstByteTimeoutMs: 5_000 }],
         fast: { model: 'small-model', maxOutputTokens: 512, supportsTools: false },
         embed: 'nomic-embed-text',
       },
     }, { BATON_MODEL: 'ignored', OPENAI_BASE_URL: 'http://elsewhere/v1' });
-    assert.deepEqual(chains.chat[0], { model: 'big-model', baseURL: LOCAL, apiKeyEnv: 'LOCAL_KEY', contextWindow: 8_192, maxOutputTokens: 2_048, timeoutMs: 30_000 });
-    assert.deepEqual(chains.chat[1], { model: 'gpt-4o', baseURL: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY', contextWindow: 64_000, maxOutputTokens: 16_384, timeoutMs: 30_000 });
+    assert.deepEqual(chains.chat[0], { model: 'big-model', baseURL: LOCAL, apiKeyEnv: 'LOCAL_KEY', contextWindow: 8_192, maxOutputTokens: 2_048, timeoutMs: 30_000, firstByteTimeoutMs: 20_000 });
+    assert.deepEqual(chains.chat[1], { model: 'gpt-4o', baseURL: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY', contextWindow: 64_000, maxOutputTokens: 16_384, timeoutMs: 30_000, firstByteTimeoutMs: 5_000 });
     assert.deepEqual(chains.fast.map((m) => [m.model, m.maxOutputTokens, m.supportsTools]), [['small-model', 512, false]]);
     assert.deepEqual(chains.embed.map((m) => m.model), ['nomic-embed-text']);
   });
@@ -77,6 +79,8 @@ describe('llm model configuration', () => {
     assert.throws(() => validateLlmConfig({ models: { writer: 'm' } }), /unknown role "writer"/);
     assert.throws(() => validateLlmConfig({ models: { chat: { baseURL: LOCAL } } }), /"model" is required/);
     assert.throws(() => validateLlmConfig({ timeoutMs: -1 }), /"timeoutMs" must be a positive number/);
+    assert.throws(() => validateLlmConfig({ firstByteTimeoutMs: '30s' }), /"firstByteTimeoutMs" must be a number/);
+    assert.throws(() => validateLlmConfig({ models: { chat: { model: 'm', firstByteTimeoutMs: 0 } } }), /llm\.models\.chat: "firstByteTimeoutMs" must be a positive number/);
     assert.throws(() => validateLlmConfig([]), /expected an object/);
     const ok = { baseURL: LOCAL, models: { chat: ['a', { model: 'b', supportsJsonSchema: true }] } };
     assert.equal(validateLlmConfig(ok), ok);

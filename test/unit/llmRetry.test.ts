@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { backoffDelay, classify, decide, DEFAULT_RETRY_POLICY, parseRetryAfter, sleep, type Failure, type RetryPolicy } from '../../src/core/llm/retry';
 import { seededRandom } from '../helpers/seededRandom';
 
-const POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000 };
+const POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1_000, maxRetryAfterMs: 10_000, maxSilentMs: 60_000 };
 const http = (status: number, retryAfterMs?: number): Failure => ({ kind: 'http', status, message: `status ${status}`, retryAfterMs });
 
 describe('llm retry policy', () => {
@@ -38,6 +38,7 @@ describe('llm retry policy', () => {
     for (const s of [401, 403, 404]) assert.equal(classify(http(s)), 'fallback', String(s));
     for (const s of [400, 413, 415, 422]) assert.equal(classify(http(s)), 'fatal', String(s));
     for (const kind of ['timeout', 'connection', 'stream-cut', 'invalid-reply'] as const) assert.equal(classify({ kind, message: '' }), 'retry', kind);
+    assert.equal(classify({ kind: 'not-openai', message: '' }), 'fallback', 'another protocol: asking again cannot help');
     assert.equal(classify({ kind: 'cancelled', message: '' }), 'fatal');
   });
 

@@ -201,6 +201,20 @@ describe('webview in Chromium', function () {
     assert.equal(await page.locator('.baton-message[data-role=user]').textContent(), 'You' + 'q?');
   });
 
+  it('shows what a pending answer waits for in place of Thinking…, below any text, and drops it when text arrives', async () => {
+    const { page } = await open();
+    const body = '.baton-message[data-role=assistant] .baton-message-body';
+    const waiting = 'waiting for qwen at http://127.0.0.1:11434/v1… 10 s';
+    await deliver(page, ...streamed('u', 'user', 'q?'), ...streamed('a', 'assistant'), { type: 'messageWaiting', id: 'a', text: waiting });
+    assert.equal(await page.locator(body).textContent(), waiting);
+    await deliver(page, { type: 'messageDelta', id: 'a', text: 'Let me look.' }, { type: 'messageWaiting', id: 'a', text: 'waiting for qwen… 3 s (attempt 2)' });
+    assert.equal((await page.locator(body).textContent())?.trim(), 'Let me look.');
+    assert.equal(await page.locator('.baton-message-waiting').textContent(), 'waiting for qwen… 3 s (attempt 2)');
+    await deliver(page, { type: 'messageDelta', id: 'a', text: ' Found it.' });
+    assert.equal(await count(page, '.baton-message-waiting'), 0);
+    assert.equal(await count(page, '.baton-message'), 2, 'no extra history entries');
+  });
+
   it('renders hostile text as text and ignores invalid messages', async () => {
     const { page } = await open();
     const hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><a href="javascript:window.__pwned=3">x</a> [y](javascript:window.__pwned=4) [z](https://evil.test/)';

@@ -58,7 +58,7 @@ describe('webview host (ChatViewProvider)', () => {
     assert.deepEqual(view.ofType('models').at(-1), { type: 'models', current: 'm3', available: ['m3'] });
   });
 
-  it('streams an ask: tokens, reset, tool and notice progress, then the answer; the conversation is remembered', async () => {
+  it('streams an ask: tokens, reset, tool, notice and waiting progress, then the answer; the conversation is remembered', async () => {
     const { provider, backend, memento } = setup();
     const view = await show(provider);
     view.receive({ type: 'ask', question: 'where is x?', model: 'm2' });
@@ -70,18 +70,23 @@ describe('webview host (ChatViewProvider)', () => {
     run.progress({ runId: run.runId, kind: 'reset', reason: 'retry' });
     run.progress({ runId: run.runId, kind: 'tool', name: 'search', status: 'call' });
     run.progress({ runId: run.runId, kind: 'notice', message: 'lexical only' });
+    const waiting = { runId: run.runId, kind: 'waiting', model: 'm2', baseURL: 'http://h/v1', seconds: 3, message: 'waiting for m2 at http://h/v1… 3 s' } as const;
+    run.progress(waiting);
+    run.progress({ ...waiting, seconds: 4, done: true });
     run.progress({ runId: run.runId, kind: 'token', text: 'In a.ts:1' });
     run.resolve({ answer: 'In a.ts:1', sources: [{ path: 'a.ts', startLine: 1, endLine: 1 }, { path: '/abs', startLine: 1, endLine: 1 }], mode: 'agent', conversationId: 'c1', trace: [], note: 'n' });
     await settle();
     const userId = view.ofType('messageStart')[0].id;
     const tail = view.posted.slice(view.posted.findIndex((m) => m.type === 'messageStart'));
-    assert.deepEqual(tail.slice(0, 8), [
+    assert.deepEqual(tail.slice(0, 10), [
       { type: 'messageStart', id: userId, role: 'user', text: 'where is x?' },
       { type: 'messageStart', id, role: 'assistant', text: '' },
       { type: 'messageDelta', id, text: 'wro' },
       { type: 'messageReset', id },
       { type: 'status', text: 'Tool search: call' },
       { type: 'status', text: 'lexical only' },
+      { type: 'messageWaiting', id, text: 'waiting for m2 at http://h/v1… 3 s' },
+      { type: 'messageWaiting', id, text: '' },
       { type: 'messageDelta', id, text: 'In a.ts:1' },
       { type: 'messageEnd', id, text: 'In a.ts:1', sources: [{ path: 'a.ts', startLine: 1, endLine: 1 }], note: 'n' },
     ] satisfies ToWebview[]);

@@ -102,6 +102,24 @@ describe('webview state reducer', () => {
     assert.equal(s.messages[0].error, 'server down');
   });
 
+  it('shows what a pending answer waits for until its text arrives, and never keeps it', () => {
+    const waiting = 'waiting for qwen at http://127.0.0.1:11434/v1… 10 s';
+    let s = apply(
+      { type: 'messageStart', id: 'a', role: 'assistant', text: '' },
+      { type: 'messageWaiting', id: 'a', text: waiting },
+    );
+    assert.equal(s.messages[0].waiting, waiting);
+    assert.equal(s.messages[0].text, '', 'not part of the answer');
+    assert.equal(restoreState(JSON.parse(JSON.stringify(s)))!.messages[0].waiting, undefined, 'not restored from saved state');
+    assert.equal(reduce(s, { type: 'messageWaiting', id: 'a', text: '' }).messages[0].waiting, undefined, 'an empty text clears it');
+    s = reduce(s, { type: 'messageDelta', id: 'a', text: 'Answer' });
+    assert.deepEqual(s.messages[0], { id: 'a', role: 'assistant', text: 'Answer', pending: true }, 'the first token clears it');
+    s = reduce(s, { type: 'messageWaiting', id: 'a', text: waiting });
+    s = reduce(s, { type: 'messageEnd', id: 'a', text: 'Answer', sources: [] });
+    assert.equal(s.messages[0].waiting, undefined, 'the end clears it');
+    assert.deepEqual(reduce(s, { type: 'messageWaiting', id: 'a', text: waiting }), s, 'a late update for a finished answer is ignored');
+  });
+
   it('ignores events for unknown or finished messages and duplicate starts', () => {
     const s0 = apply({ type: 'messageStart', id: 'a', role: 'assistant', text: '' }, { type: 'messageEnd', id: 'a', text: 'done', sources: [] });
     const s1 = [

@@ -239,13 +239,14 @@ describe('workflow agent node', function () {
       }
     });
 
-    it('answers from the workflow\'s retrieval when the model never answers', async () => {
+    it('answers from the workflow\'s retrieval when the model refuses, saying why without the connect-a-model advice', async () => {
       // 401 is not retried by the client, so the model's one answer is this refusal.
       server.script(ROUTE, { kind: 'error', status: 401, message: 'invalid api key' });
       const result = await ask({ host: host(), question: 'parse invoice csv', env: env() });
       assert.equal(result.mode, 'retrieval-only');
       assert.match(result.answer, /^The most relevant code for your question:\n\nscripts\/parse_invoice\.py:\d+-\d+/);
-      assert.match(result.note!, /^no language model answered \(.*\); connect a model: /);
+      assert.match(result.note!, /^test-chat at http:\/\/127\.0\.0\.1:\d+\/v1: the key in \$OPENAI_API_KEY was rejected \(401 invalid api key\); answered from retrieval alone$/);
+      assert.doesNotMatch(result.note!, /connect a model/, 'a model is configured and reachable');
     });
   });
 });

@@ -86,6 +86,8 @@ export interface AgentResult {
   note?: string;
   /** The error message when stopReason is 'error'. */
   error?: string;
+  /** The error itself when stopReason is 'error' (an LlmError says whether any model was reachable). */
+  cause?: unknown;
   /** Model calls made. */
   steps: number;
   toolCalls: AgentToolCall[];
@@ -135,7 +137,7 @@ class AgentRun {
       return await this.loop();
     } catch (err) {
       if (this.signal?.aborted || (err as Error)?.name === 'AbortError') return this.stop('cancelled');
-      return this.stop('error', { error: err instanceof Error ? err.message : String(err) });
+      return this.stop('error', { error: err instanceof Error ? err.message : String(err), cause: err });
     }
   }
 
@@ -291,7 +293,7 @@ class AgentRun {
     if (reply.usage.estimated) this.usage.estimated = true;
   }
 
-  private stop(reason: StopReason, extra: { answer?: string; note?: string; error?: string; repeatedTool?: string } = {}): AgentResult {
+  private stop(reason: StopReason, extra: { answer?: string; note?: string; error?: string; cause?: unknown; repeatedTool?: string } = {}): AgentResult {
     const note = extra.note ?? this.noteFor(reason, extra);
     const answer = reason === 'answer' ? extra.answer ?? '' : [this.lastText, note ? `[${note}]` : ''].filter(Boolean).join('\n\n');
     this.opts.trace?.add('agent.stop', reason, {
@@ -303,7 +305,7 @@ class AgentRun {
     } catch { /* the run is over either way; a listener's failure cannot change its result */ }
     return {
       answer, stopReason: reason, steps: this.steps, toolCalls: this.toolCalls, usage: { ...this.usage }, mode: this.mode,
-      ...(note ? { note } : {}), ...(extra.error ? { error: extra.error } : {}),
+      ...(note ? { note } : {}), ...(extra.error ? { error: extra.error } : {}), ...(extra.cause !== undefined ? { cause: extra.cause } : {}),
     };
   }
 

@@ -2,7 +2,12 @@
 // Each model gets retries with backoff on transient failures (429, 5xx, timeouts, dropped or cut
 // connections), then the chain falls back to the next model; requests that no model can answer
 // (400 and friends) and cancellation stop at once. The SDK's own retries are off so every attempt
-// is ours, and visible in the trace.
+// is ours, and visible in the trace; the SDK's own log lines go to the trace too, never to stderr.
+//
+// Silence: a streamed reply that sends nothing within the first-byte timeout fails the attempt
+// (a non-streamed reply arrives whole, so it gets the inactivity timeout), and the total silent
+// wait of one request is bounded by the policy's maxSilentMs. While a call waits, `onWait` hears
+// about it every few seconds (waiting.ts).
 //
 // Streaming and retries: tokens reach `onToken` as they arrive. A failure before the first token
 // is retried invisibly. After tokens were shown, a retry or fallback happens only when the caller
@@ -11,9 +16,14 @@
 // (the partial text is never silently followed by a second, different answer).
 import type OpenAI from 'openai';
 import { createTokenCounter } from './tokens';
-import { DEFAULT_TIMEOUT_MS, ModelConfigError, OPENAI_BASE_URL, resolveModelsAuto, temperatureFor, type LlmConfig, type ModelChains, type TaskKind } from './models';
+import {
+  DEFAULT_FIRST_BYTE_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, ModelConfigError, OPENAI_BASE_URL, resolveModelsAuto, temperatureFor,
+  type LlmConfig, type ModelChains, type TaskKind,
+} from './models';
 import type { DetectOptions } from './detect';
-import { DEFAULT_RETRY_POLICY, decide, parseRetryAfter, sleep, type Failure, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, decide, sleep, type Failure, type RetryDecision, type RetryPolicy } from './retry';
+import { describeBody, describeFailure, isFailure, mediaType, safeURL, toFailure } from './failures';
+import { formatDuration, startTicker, tickInterval, type WaitListener } from './waiting';
 import type { ChatMessage, ChatRequest, ChatResult, ModelConfig, ModelRole, ToolCall, Usage } from './types';
 import type { Trace } from '../trace';
 import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from './openaiSdk';
@@ -25,6 +35,8 @@ export interface LlmClientOptions {
   random?: () => number;
   /** Where keys are read from (apiKeyEnv names a variable here). Default process.env. */
   env?: Record<string, string | undefined>;
+  /** Progress while a call waits for a silent model or before a retry, every few seconds. */
+  onWait?: WaitListener;
 }
 
 export interface LlmChatOptions {
@@ -46,7 +58,11 @@ export type LlmChatResult = ChatResult & { usage: LlmUsage; attempts: number };
 /** A request that failed for good; the message is one line and never holds a key. */
 export class LlmError extends Error {
   override name = 'LlmError';
-  constructor(message: string, readonly kind: Failure['kind'], readonly status?: number, readonly model?: string) {
+  constructor(
+    message: string, readonly kind: Failure['kind'], readonly status?: number, readonly model?: string,
+    /** No model's server could be reached at all (refused, unknown host): no model is really connected. */
+    readonly unreachable = false,
+  ) {
     super(message);
   }
 }
@@ -65,12 +81,19 @@ class CallerError {
   constructor(readonly error: unknown) {}
 }
 
+/** Retry waits shorter than this pass without progress reports. */
+const QUIET_RETRY_MS = 2_000;
+/** The most of a reply that is not an event stream that is read to say what it is. */
+const SNIFF_BYTES = 256 * 1024;
+
 export class LlmClient {
   private readonly policy: RetryPolicy;
   private readonly random: () => number;
   private readonly env: Record<string, string | undefined>;
   private readonly clients = new Map<string, Promise<OpenAI>>();
   private OpenAI: OpenAIClass | undefined;
+  /** What the SDK logged since the last attempt ended (moved into that attempt's trace). */
+  private sdkLog: string[] = [];
 
   constructor(private readonly options: LlmClientOptions) {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
@@ -79,8 +102,11 @@ export class LlmClient {
   }
 
   /** A client for the configured models, detecting a local server when nothing is configured. */
-  static async fromConfig(config: LlmConfig = {}, env: Record<string, string | undefined> = process.env, detect?: DetectOptions): Promise<LlmClient> {
-    return new LlmClient({ models: await resolveModelsAuto(config, env, detect), env });
+  static async fromConfig(
+    config: LlmConfig = {}, env: Record<string, string | undefined> = process.env,
+    extra: { detect?: DetectOptions; onWait?: WaitListener } = {},
+  ): Promise<LlmClient> {
+    return new LlmClient({ models: await resolveModelsAuto(config, env, extra.detect), env, onWait: extra.onWait });
   }
 
   /** The role's chain, first choice first. */
@@ -96,6 +122,11 @@ export class LlmClient {
     const secrets = this.secrets(chain);
     let attempts = 0;
     const failures: string[] = [];
+    // Silence across the whole request: time spent on attempts that received nothing, and where.
+    let silentMs = 0;
+    const silentServers = new Set<string>();
+    // Whether any server was there at all (answered, or at least accepted the connection).
+    let reachedAny = false;
     for (let m = 0; m < chain.length; m++) {
       const model = chain[m];
       for (let retry = 0; ; retry++) {
@@ -106,7 +137,7 @@ export class LlmClient {
         const progress = { tokens: 0 };
         let failure: Failure;
         try {
-          const result = await this.once(model, req, opts, progress);
+          const result = await this.once(model, req, opts, progress, attempts);
           trace?.add('llm.done', model.model, {
             attempts, finishReason: result.finishReason, latencyMs: Math.round(performance.now() - started),
             promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens, usageEstimated: result.usage.estimated,
@@ -115,12 +146,26 @@ export class LlmClient {
         } catch (err) {
           if (err instanceof CallerError) throw err.error;
           failure = redactFailure(err as Failure, secrets);
+        } finally {
+          this.flushSdkLog(trace, model, secrets);
         }
         if (failure.kind === 'cancelled') throw this.cancelled(model, trace);
+        if (!(failure.kind === 'connection' && failure.unreachable)) reachedAny = true;
         const status = failure.kind === 'http' ? failure.status : undefined;
-        const summary = describe(failure, model);
-        const decision = decide(failure, retry, this.policy, this.random);
-        const next = chain[m + 1];
+        let decision: RetryDecision = decide(failure, retry, this.policy, this.random);
+        let next: number | undefined = m + 1 < chain.length ? m + 1 : undefined;
+        if (failure.kind === 'timeout' && failure.silentMs !== undefined) {
+          silentMs += failure.silentMs;
+          silentServers.add(model.baseURL);
+          if (silentMs >= this.policy.maxSilentMs && decision.verdict !== 'fatal') {
+            // A server that said nothing is not asked again; a model on another server still may be.
+            const elsewhere = chain.findIndex((c, i) => i > m && !silentServers.has(c.baseURL));
+            next = elsewhere >= 0 ? elsewhere : undefined;
+            decision = { verdict: 'fallback', delayMs: 0, note: `no reply for ${formatDuration(silentMs)} in all` };
+          }
+        }
+        const waitTooLong = failure.kind === 'http' && failure.retryAfterMs !== undefined && failure.retryAfterMs > this.policy.maxRetryAfterMs;
+        const summary = describeFailure(failure, model, { attempts: retry + 1, keySet: this.keySet(model), waitTooLong });
         // Shown tokens can be taken back only by a caller that can reset its display.
         if (progress.tokens > 0 && !opts.onReset && decision.verdict !== 'fatal') {
           trace?.add('llm.error', model.model, { status, reason: failure.kind, message: summary, tokensShown: progress.tokens });
@@ -134,27 +179,39 @@ export class LlmClient {
             attempt: attempts, status, reason: failure.kind, message: summary, delayMs: decision.delayMs, delaySource: decision.delaySource,
           });
           if (progress.tokens > 0) this.reset(opts, model, failure.kind);
-          try {
-            await sleep(decision.delayMs, req.signal);
-          } catch {
-            throw this.cancelled(model, trace);
-          }
+          await this.pause(model, attempts + 1, summary, decision.delayMs, req.signal, trace);
           continue;
         }
         failures.push(`${model.model}: ${summary}`);
-        if (decision.verdict === 'fallback' && next) {
-          trace?.add('llm.fallback', model.model, { to: next.model, status, reason: failure.kind, message: summary, note: decision.note });
+        if (decision.verdict === 'fallback' && next !== undefined) {
+          trace?.add('llm.fallback', model.model, { to: chain[next].model, status, reason: failure.kind, message: summary, note: decision.note });
           if (progress.tokens > 0) this.reset(opts, model, failure.kind);
+          m = next - 1;
           break;
         }
-        trace?.add('llm.error', model.model, { status, reason: failure.kind, message: summary });
-        const message = decision.verdict === 'fatal' || chain.length === 1
+        trace?.add('llm.error', model.model, { status, reason: failure.kind, message: summary, ...(decision.note ? { note: decision.note } : {}) });
+        const message = decision.verdict === 'fatal' || failures.length === 1
           ? `${model.model} at ${safeURL(model.baseURL)}: ${summary}`
           : `every ${opts.role ?? 'chat'} model failed: ${failures.join('; ')}`;
-        throw new LlmError(message, failure.kind, status, model.model);
+        throw new LlmError(message, failure.kind, status, model.model, !reachedAny);
       }
     }
     throw new ModelConfigError(`no ${opts.role ?? 'chat'} model configured`);
+  }
+
+  /** The wait before a retry; a long one (a Retry-After, a late backoff step) is reported as it goes. */
+  private async pause(model: ModelConfig, attempt: number, reason: string, delayMs: number, signal: AbortSignal | undefined, trace?: Trace): Promise<void> {
+    const stop = delayMs >= QUIET_RETRY_MS
+      ? startTicker(this.options.onWait, { model: model.model, baseURL: safeURL(model.baseURL), attempt, phase: 'retry', reason },
+        { intervalMs: tickInterval(delayMs), immediate: true, totalMs: delayMs })
+      : () => {};
+    try {
+      await sleep(delayMs, signal);
+    } catch {
+      throw this.cancelled(model, trace);
+    } finally {
+      stop();
+    }
   }
 
   private reset(opts: LlmChatOptions, model: ModelConfig, reason: string): void {
@@ -175,11 +232,28 @@ export class LlmClient {
     return chain.map((m) => this.env[m.apiKeyEnv ?? 'OPENAI_API_KEY'] ?? '').filter((k) => k.length >= 4);
   }
 
+  private keySet(model: ModelConfig): boolean {
+    return !!this.env[model.apiKeyEnv ?? 'OPENAI_API_KEY'];
+  }
+
+  /** The SDK's log lines of the attempt that just ended, as one trace note (redacted), never on stderr. */
+  private flushSdkLog(trace: Trace | undefined, model: ModelConfig, secrets: string[]): void {
+    if (!this.sdkLog.length) return;
+    const lines = this.sdkLog.map((line) => secrets.reduce((text, s) => text.split(s).join('[redacted]'), line));
+    this.sdkLog = [];
+    trace?.add('note', 'openai-sdk', { model: model.model, log: lines });
+  }
+
   private client(model: ModelConfig): Promise<OpenAI> {
     const envName = model.apiKeyEnv ?? 'OPENAI_API_KEY';
     const key = `${model.baseURL}\n${envName}`;
     let client = this.clients.get(key);
     if (!client) {
+      const log = (level: string) => (message: string, ...rest: unknown[]) => {
+        if (this.sdkLog.length >= 20) return;
+        const extra = rest.map((r) => (typeof r === 'string' ? r : safeJson(r))).join(' ');
+        this.sdkLog.push(`${level}: ${message}${extra ? ` ${extra}` : ''}`.slice(0, 500));
+      };
       client = loadOpenAI().then((OpenAIClient) => {
         this.OpenAI = OpenAIClient;
         return new OpenAIClient({
@@ -190,6 +264,10 @@ export class LlmClient {
           // Never the environment's OPENAI_ORG_ID / OPENAI_PROJECT_ID: this may be a local server.
           organization: null,
           project: null,
+          // The SDK logs to the console by default ("Could not parse message into JSON"): into the
+          // trace instead, at a fixed level so OPENAI_LOG=debug cannot dump requests on stderr.
+          logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') },
+          logLevel: 'warn',
         });
       });
       client.catch(() => this.clients.delete(key));
@@ -199,101 +277,166 @@ export class LlmClient {
   }
 
   /**
-   * One attempt against one model. Throws a Failure (or a CallerError). The timeout is an
-   * inactivity limit: it bounds the wait for the reply and every gap between streamed chunks, so a
-   * long answer that keeps streaming is never cut, but a server that stalls is.
+   * One attempt against one model. Throws a Failure (or a CallerError). Three limits, by phase:
+   * until the first byte of a streamed reply, firstByteTimeoutMs; a non-streamed reply (sent whole
+   * once written) gets timeoutMs, and its body firstByteTimeoutMs once the headers came; between
+   * streamed chunks, timeoutMs, so a long answer that keeps streaming is never cut, but a server
+   * that stalls is.
    */
-  private async once(model: ModelConfig, req: ChatRequest, opts: LlmChatOptions, progress: { tokens: number }): Promise<ChatResult & { usage: LlmUsage }> {
+  private async once(model: ModelConfig, req: ChatRequest, opts: LlmChatOptions, progress: { tokens: number }, attempt: number): Promise<ChatResult & { usage: LlmUsage }> {
     let client: OpenAI;
     try {
       client = await this.client(model);
     } catch (err) {
-      throw new CallerError(new LlmError(`cannot load the openai client: ${firstLine(String((err as Error)?.message ?? err))}`, 'connection'));
+      throw new CallerError(new LlmError(`cannot load the openai client: ${String((err as Error)?.message ?? err).split('\n')[0]}`, 'connection'));
     }
+    const O = this.OpenAI!;
     const timeoutMs = model.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const firstByteMs = Math.min(model.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS, timeoutMs);
+    const streamed = !!req.onToken;
+    const replyLimitMs = streamed ? firstByteMs : timeoutMs;
+    const started = performance.now();
     const controller = new AbortController();
-    let timedOut = false;
+    let phase: 'waiting' | 'headers' | 'streaming' = 'waiting';
+    let timedOut: Failure | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
+    const arm = (ms: number) => {
       clearTimeout(timer);
-      timer = setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
+      timer = setTimeout(() => {
+        timedOut = this.timeoutFailure(phase, ms, started, progress.tokens);
+        controller.abort();
+      }, ms);
     };
     const onAbort = () => controller.abort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    arm();
-    let streaming = false;
+    const stopWaiting = startTicker(this.options.onWait, { model: model.model, baseURL: safeURL(model.baseURL), attempt, phase: 'reply' }, { intervalMs: tickInterval(replyLimitMs) });
+    arm(replyLimitMs);
     const params = buildParams(model, req, opts.task);
     // The SDK's own timer only covers the wait for headers; ours fires first and covers the body too.
     const requestOptions = { signal: controller.signal, maxRetries: 0, timeout: timeoutMs + 1000 };
     try {
       if (!req.onToken) {
-        const reply = await client.chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, requestOptions);
+        const call = client.chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, requestOptions);
+        const response = await call.asResponse();
+        // A finished reply's body follows its headers at once: a server that stops here is stuck.
+        phase = 'headers';
+        arm(firstByteMs);
+        const reply = await call;
         if (controller.signal.aborted) throw controller.signal.reason;
-        return completionResult(reply, model, req);
+        return completionResult(reply, model, req, mediaType(response.headers.get('content-type')));
       }
-      const stream = await client.chat.completions.create(
+      const call = client.chat.completions.create(
         { ...params, stream: true, stream_options: { include_usage: true } } as unknown as OpenAI.ChatCompletionCreateParamsStreaming,
         requestOptions,
       );
-      streaming = true;
+      const response = await call.asResponse();
+      phase = 'headers'; // the first-byte limit still runs: headers alone are not an answer
+      const type = mediaType(response.headers.get('content-type'));
+      if (type && type !== 'text/event-stream') {
+        const result = await notAStream(type, response, model, req);
+        stopWaiting();
+        if (result.content) {
+          progress.tokens++;
+          emit(req, result.content);
+        }
+        return result;
+      }
+      const stream = await call;
       const acc = new StreamAssembler();
       for await (const chunk of stream) {
-        arm();
+        if (phase !== 'streaming') {
+          phase = 'streaming';
+          stopWaiting();
+        }
+        arm(timeoutMs);
         const delta = acc.add(chunk);
         if (delta) {
           progress.tokens++;
-          try {
-            req.onToken(delta);
-          } catch (err) {
-            throw new CallerError(err);
-          }
+          emit(req, delta);
         }
       }
       // The SDK ends the iteration quietly when its signal aborts: find out why it ended.
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (!acc.finishReason) throw { kind: 'stream-cut', message: 'the stream ended before the model finished' } satisfies Failure;
+      if (!acc.finishReason) throw acc.unfinished();
       return acc.result(model, req);
     } catch (err) {
       if (err instanceof CallerError) throw err;
       if (req.signal?.aborted) throw { kind: 'cancelled', message: 'cancelled' } satisfies Failure;
-      if (timedOut) throw { kind: 'timeout', message: `no reply within ${timeoutMs} ms` } satisfies Failure;
-      throw this.toFailure(err, streaming, timeoutMs);
+      if (timedOut) throw timedOut;
+      // Once a stream's headers are in, what breaks is the stream (its events, its connection).
+      const failure = toFailure(err, O, { baseURL: model.baseURL, streaming: streamed && phase !== 'waiting' });
+      // The SDK's own (later) timer: still no reply at all.
+      if (failure.kind === 'timeout') throw this.timeoutFailure(phase, replyLimitMs, started, progress.tokens);
+      throw failure;
     } finally {
       clearTimeout(timer);
+      stopWaiting();
       req.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  private toFailure(err: unknown, streaming: boolean, timeoutMs: number): Failure {
-    if (isFailure(err)) return err;
-    const O = this.OpenAI!;
-    if (err instanceof O.APIConnectionTimeoutError) return { kind: 'timeout', message: `no reply within ${timeoutMs} ms` };
-    if (err instanceof O.APIUserAbortError) return { kind: 'cancelled', message: 'cancelled' };
-    if (err instanceof O.APIConnectionError) return { kind: 'connection', message: rootCause(err) };
-    if (err instanceof O.APIError && typeof err.status === 'number') {
-      const headers = err.headers as Headers | undefined;
-      const retryAfterMs = parseRetryAfterHeaders(headers);
-      const body = err.error as { message?: unknown } | undefined;
-      const message = typeof body?.message === 'string' ? body.message : err.message.replace(/^\d{3}\s*/, '');
-      return { kind: 'http', status: err.status, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-    }
-    if (err instanceof O.APIError) return { kind: 'stream-cut', message: `the server sent an error mid-stream: ${err.message}` };
-    if (err instanceof SyntaxError) return { kind: 'invalid-reply', message: `not valid JSON (${err.message})` };
-    const message = rootCause(err);
-    return streaming ? { kind: 'stream-cut', message: `the stream broke off (${message})` } : { kind: 'connection', message };
+  private timeoutFailure(phase: 'waiting' | 'headers' | 'streaming', limitMs: number, started: number, tokens: number): Failure {
+    const silentMs = Math.round(performance.now() - started);
+    if (phase === 'streaming') return { kind: 'timeout', message: `the stream stalled: nothing for ${formatDuration(limitMs)} after ${tokens} tokens` };
+    if (phase === 'headers') return { kind: 'timeout', message: `the server sent headers but no reply within ${formatDuration(limitMs)}`, silentMs };
+    return { kind: 'timeout', message: `no reply within ${formatDuration(limitMs)}`, silentMs };
   }
 }
 
-function isFailure(x: unknown): x is Failure {
-  return !!x && typeof x === 'object' && !(x instanceof Error) && typeof (x as Failure).kind === 'string' && typeof (x as Failure).message === 'string';
+/** Hands a delta to the caller; what the caller throws is its own error, not the model's. */
+function emit(req: ChatRequest, delta: string): void {
+  try {
+    req.onToken!(delta);
+  } catch (err) {
+    throw new CallerError(err);
+  }
 }
 
-function parseRetryAfterHeaders(headers: Headers | undefined): number | undefined {
-  if (!headers || typeof headers.get !== 'function') return undefined;
-  return parseRetryAfter({ retryAfter: headers.get('retry-after'), retryAfterMs: headers.get('retry-after-ms') });
+/**
+ * A streamed request answered with something other than an event stream. A whole chat completion
+ * (a server that ignores `stream: true`) is accepted; anything else says what it was.
+ */
+async function notAStream(type: string, response: Response, model: ModelConfig, req: ChatRequest): Promise<ChatResult & { usage: LlmUsage }> {
+  const text = await readText(response, SNIFF_BYTES);
+  if (type === 'application/json' || type.endsWith('+json')) {
+    let reply: unknown;
+    try {
+      reply = JSON.parse(text);
+    } catch {
+      throw { kind: 'invalid-reply', message: 'the server did not answer in the OpenAI format (invalid JSON)' } satisfies Failure;
+    }
+    return completionResult(reply, model, req, type);
+  }
+  throw { kind: 'not-openai', message: `the server did not answer in the OpenAI format (got ${describeBody(type, text)})` } satisfies Failure;
 }
 
-/** The wire request for one model, from the SDK-free ChatRequest. */
+/** Up to `max` bytes of a body, as text; the rest is not read. */
+async function readText(response: Response, max: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 function buildParams(model: ModelConfig, req: ChatRequest, task: TaskKind | undefined): Record<string, unknown> {
   const onOpenAI = model.baseURL.startsWith(OPENAI_BASE_URL);
   const reasoning = onOpenAI && /^(o\d|gpt-5)/.test(model.model);
@@ -339,11 +482,17 @@ function usageOf(wire: WireUsage | null | undefined, model: ModelConfig, req: Ch
   return { promptTokens: counter.countMessages(req.messages), completionTokens: completion, estimated: true };
 }
 
-/** A non-streamed reply; anything that is not a chat completion is an invalid reply (retried). */
-function completionResult(reply: unknown, model: ModelConfig, req: ChatRequest): ChatResult & { usage: LlmUsage } {
-  const bad = (why: string): Failure => ({ kind: 'invalid-reply', message: why });
-  if (!reply || typeof reply !== 'object') throw bad(`not a chat completion (${JSON.stringify(String(reply).slice(0, 60))})`);
-  const r = reply as { choices?: Array<{ message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }>; usage?: WireUsage; model?: unknown };
+/** A non-streamed reply. Text or JSON of another shape is not the OpenAI protocol (the base URL
+ * points elsewhere); a completion with pieces missing is a garbled reply (retried). */
+function completionResult(reply: unknown, model: ModelConfig, req: ChatRequest, type: string | undefined): ChatResult & { usage: LlmUsage } {
+  const bad = (why: string): Failure => ({ kind: 'invalid-reply', message: `the server did not answer in the OpenAI format (${why})` });
+  if (typeof reply === 'string') throw { kind: 'not-openai', message: `the server did not answer in the OpenAI format (got ${describeBody(type, reply)})` } satisfies Failure;
+  if (!reply || typeof reply !== 'object') throw bad('an empty reply');
+  const r = reply as { choices?: Array<{ message?: { content?: unknown; tool_calls?: unknown }; finish_reason?: unknown }>; usage?: WireUsage; error?: { message?: unknown } };
+  if (!Array.isArray(r.choices)) {
+    if (typeof r.error?.message === 'string') throw { kind: 'invalid-reply', message: `the server answered with an error: ${r.error.message.split('\n')[0]}` } satisfies Failure;
+    throw { kind: 'not-openai', message: 'the server did not answer in the OpenAI format (got JSON that is not a chat completion)' } satisfies Failure;
+  }
   const choice = r.choices?.[0];
   if (!choice?.message) throw bad('no choices[0].message');
   const content = typeof choice.message.content === 'string' ? choice.message.content : '';
@@ -367,14 +516,19 @@ class StreamAssembler {
   private readonly calls: Array<{ id: string; name: string; arguments: string }> = [];
   finishReason: string | undefined;
   private usage: WireUsage | undefined;
+  /** Events seen, and how many of them were chat completion chunks. */
+  private events = 0;
+  private chunks = 0;
 
   /** Takes one chunk; returns its text delta, if any. */
   add(chunk: unknown): string {
+    this.events++;
     const c = chunk as {
       choices?: Array<{ delta?: { content?: unknown; tool_calls?: Array<{ index?: number; id?: unknown; function?: { name?: unknown; arguments?: unknown } }> }; finish_reason?: unknown }>;
       usage?: WireUsage | null;
     };
     if (c?.usage) this.usage = c.usage;
+    if (c?.usage || Array.isArray(c?.choices)) this.chunks++;
     const choice = c?.choices?.[0];
     if (!choice) return '';
     if (typeof choice.finish_reason === 'string' && choice.finish_reason) this.finishReason = choice.finish_reason;
@@ -391,6 +545,15 @@ class StreamAssembler {
     return text;
   }
 
+  /** Why a stream that ended without a finish reason is not an answer. */
+  unfinished(): Failure {
+    if (this.events > 0 && this.chunks === 0) {
+      return { kind: 'not-openai', message: 'the server did not answer in the OpenAI format (its events are not chat completion chunks)' };
+    }
+    if (this.events === 0) return { kind: 'stream-cut', message: 'the stream ended before the model sent anything' };
+    return { kind: 'stream-cut', message: 'the stream ended before the model finished' };
+  }
+
   result(model: ModelConfig, req: ChatRequest): ChatResult & { usage: LlmUsage } {
     const calls = this.calls.filter(Boolean).map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, arguments: c.arguments }));
     return {
@@ -400,15 +563,6 @@ class StreamAssembler {
   }
 }
 
-/** One line for a trace or an error, with a hint where the fix is known. */
-function describe(f: Failure, model: ModelConfig): string {
-  if (f.kind !== 'http') return firstLine(f.message);
-  const hint = f.status === 401 || f.status === 403
-    ? `; check the key in $${model.apiKeyEnv ?? 'OPENAI_API_KEY'}`
-    : f.status === 404 ? `; check the model name "${model.model}" and the base URL` : '';
-  return `${f.status} ${firstLine(f.message)}${hint}`;
-}
-
 function redactFailure(f: Failure, secrets: string[]): Failure {
   if (!isFailure(f)) return f;
   let message = f.message;
@@ -416,29 +570,3 @@ function redactFailure(f: Failure, secrets: string[]): Failure {
   return { ...f, message };
 }
 
-/** A base URL fit for traces: no user:password part. */
-function safeURL(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
-  }
-}
-
-/** The system error code under fetch's "fetch failed" (ECONNREFUSED, UND_ERR_SOCKET...), else the deepest message. */
-function rootCause(err: unknown): string {
-  let e = err as { code?: unknown; message?: string; cause?: unknown } | undefined;
-  let message = String(e?.message ?? err);
-  for (let depth = 0; e && depth < 5; depth++, e = e.cause as typeof e) {
-    if (typeof e.code === 'string') return `${e.code}${e.message ? `: ${firstLine(e.message)}` : ''}`;
-    if (e.message) message = e.message;
-  }
-  return firstLine(message);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0].slice(0, 300);
-}

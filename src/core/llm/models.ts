@@ -29,6 +29,7 @@ export interface ModelEntry {
   supportsTools?: boolean;
   supportsJsonSchema?: boolean;
   timeoutMs?: number;
+  firstByteTimeoutMs?: number;
 }
 
 /** The "llm" configuration object. */
@@ -37,7 +38,10 @@ export interface LlmConfig {
   baseURL?: string;
   /** Key variable for every model that names none (default OPENAI_API_KEY). */
   apiKeyEnv?: string;
+  /** Inactivity limit (ms): a non-streamed reply, and each gap between streamed chunks. */
   timeoutMs?: number;
+  /** How long (ms) a streamed reply may take to send its first byte. */
+  firstByteTimeoutMs?: number;
   /** Per role: a model name, an entry, or a fallback chain of either. */
   models?: Partial<Record<ModelRole, string | ModelEntry | Array<string | ModelEntry>>>;
 }
@@ -45,6 +49,8 @@ export interface LlmConfig {
 export type ModelChains = Record<ModelRole, ModelConfig[]>;
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
+/** A server that accepted the request but has sent nothing for this long is taken to be hung. */
+export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 30_000;
 
 /** Context window and output limit by model family; unknown (mostly local) models get conservative values. */
 const KNOWN_LIMITS: Array<[RegExp, number, number]> = [
@@ -78,7 +84,7 @@ export function resolveModels(config: LlmConfig = {}, env: Env = process.env, de
   validateLlmConfig(config);
   const envBase = env.OPENAI_BASE_URL?.trim() || undefined;
   const defaultBase = config.baseURL ?? envBase ?? detected?.baseURL ?? (env.OPENAI_API_KEY ? OPENAI_BASE_URL : undefined);
-  const defaults = { baseURL: defaultBase, apiKeyEnv: config.apiKeyEnv, timeoutMs: config.timeoutMs };
+  const defaults = { baseURL: defaultBase, apiKeyEnv: config.apiKeyEnv, timeoutMs: config.timeoutMs, firstByteTimeoutMs: config.firstByteTimeoutMs };
 
   const envModels = (env.BATON_MODEL ?? '').split(',').map((m) => m.trim()).filter(Boolean);
   let chatEntries = entries(config.models?.chat);
@@ -121,7 +127,9 @@ function entries(value: string | ModelEntry | Array<string | ModelEntry> | undef
   return list.map((v) => (typeof v === 'string' ? { model: v } : v));
 }
 
-function complete(entry: ModelEntry, defaults: { baseURL?: string; apiKeyEnv?: string; timeoutMs?: number }, role: ModelRole): ModelConfig {
+type Defaults = Pick<LlmConfig, 'baseURL' | 'apiKeyEnv' | 'timeoutMs' | 'firstByteTimeoutMs'>;
+
+function complete(entry: ModelEntry, defaults: Defaults, role: ModelRole): ModelConfig {
   const baseURL = (entry.baseURL ?? defaults.baseURL)?.replace(/\/+$/, '');
   if (!baseURL) {
     throw new ModelConfigError(`${role} model "${entry.model}" has no server: set OPENAI_BASE_URL or "baseURL" in the llm configuration`);
@@ -133,6 +141,7 @@ function complete(entry: ModelEntry, defaults: { baseURL?: string; apiKeyEnv?: s
     contextWindow: entry.contextWindow ?? limits.contextWindow,
     maxOutputTokens: entry.maxOutputTokens ?? limits.maxOutputTokens,
     timeoutMs: entry.timeoutMs ?? defaults.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    firstByteTimeoutMs: entry.firstByteTimeoutMs ?? defaults.firstByteTimeoutMs ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS,
   };
   const apiKeyEnv = entry.apiKeyEnv ?? defaults.apiKeyEnv;
   if (apiKeyEnv) config.apiKeyEnv = apiKeyEnv;
@@ -143,9 +152,11 @@ function complete(entry: ModelEntry, defaults: { baseURL?: string; apiKeyEnv?: s
 
 const ENTRY_FIELDS: Record<string, 'string' | 'number' | 'boolean'> = {
   model: 'string', baseURL: 'string', apiKeyEnv: 'string', contextWindow: 'number', maxOutputTokens: 'number',
-  supportsTools: 'boolean', supportsJsonSchema: 'boolean', timeoutMs: 'number',
+  supportsTools: 'boolean', supportsJsonSchema: 'boolean', timeoutMs: 'number', firstByteTimeoutMs: 'number',
 };
-const CONFIG_FIELDS: Record<string, 'string' | 'number' | 'object'> = { baseURL: 'string', apiKeyEnv: 'string', timeoutMs: 'number', models: 'object' };
+const CONFIG_FIELDS: Record<string, 'string' | 'number' | 'object'> = {
+  baseURL: 'string', apiKeyEnv: 'string', timeoutMs: 'number', firstByteTimeoutMs: 'number', models: 'object',
+};
 const ROLES: readonly ModelRole[] = ['chat', 'fast', 'embed'];
 
 /**

@@ -12,6 +12,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** A Retry-After longer than this is not waited for: the chain moves on to the next model. */
   maxRetryAfterMs: number;
+  /**
+   * Total time one request may spend on attempts that received nothing at all (timed out before
+   * the first byte). Once spent, a silent model is not asked again, and only a model on another
+   * server is still tried: a server that hangs costs this much, not retries x timeout.
+   */
+  maxSilentMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -19,18 +25,24 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseDelayMs: 500,
   maxDelayMs: 15_000,
   maxRetryAfterMs: 60_000,
+  maxSilentMs: 60_000,
 };
 
 /** What went wrong with one attempt, independent of the SDK's error classes. */
 export type Failure =
   | { kind: 'http'; status: number; message: string; retryAfterMs?: number }
-  | { kind: 'timeout'; message: string }
-  /** Connection refused, reset or dropped before any reply. */
-  | { kind: 'connection'; message: string }
+  /** `silentMs`: the attempt received nothing at all for that long (a first-byte timeout). */
+  | { kind: 'timeout'; message: string; silentMs?: number }
+  /** Connection refused, reset or dropped before any reply; `unreachable` when no server was
+   * found there at all (refused, no such host, no route). */
+  | { kind: 'connection'; message: string; unreachable?: boolean }
   /** The reply stream broke off after it had started. */
   | { kind: 'stream-cut'; message: string }
   /** A reply that is not valid JSON / not a chat completion. */
   | { kind: 'invalid-reply'; message: string }
+  /** A reply that is not the OpenAI protocol at all (an HTML page, plain text, JSON of another
+   * shape): the base URL points at something else, so asking again cannot help. */
+  | { kind: 'not-openai'; message: string }
   | { kind: 'cancelled'; message: string };
 
 /** retry: same model again; fallback: next model in the chain; fatal: stop, no other model can help. */
@@ -38,8 +50,8 @@ export type Verdict = 'retry' | 'fallback' | 'fatal';
 
 /**
  * 429, 408, 409 and 5xx are transient; so are timeouts, dropped connections, cut streams and
- * garbled replies. 401/403/404 are about this model or server (key, access, unknown model name), so
- * another configured model may still answer. Other 4xx (400, 413, 422...) say the request itself is
+ * garbled replies. 401/403/404 and replies in another protocol are about this model or server (key,
+ * access, unknown model name, wrong base URL), so another configured model may still answer. Other 4xx (400, 413, 422...) say the request itself is
  * wrong: every model would reject it, so neither retry nor fallback.
  */
 export function classify(failure: Failure): Verdict {
@@ -51,6 +63,8 @@ export function classify(failure: Failure): Verdict {
     case 'stream-cut':
     case 'invalid-reply':
       return 'retry';
+    case 'not-openai':
+      return 'fallback';
     case 'http': {
       const s = failure.status;
       if (s === 408 || s === 409 || s === 429 || s >= 500) return 'retry';

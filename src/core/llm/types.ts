@@ -42,7 +42,10 @@ export interface ModelConfig {
   /** Whether the server supports native tool calls / response_format json_schema. */
   supportsTools?: boolean;
   supportsJsonSchema?: boolean;
+  /** Inactivity limit: the longest wait for a non-streamed reply and between streamed chunks. */
   timeoutMs?: number;
+  /** The longest wait for the first byte of a streamed reply (and for the body once headers came). */
+  firstByteTimeoutMs?: number;
 }
 
 export type ResponseFormat =
