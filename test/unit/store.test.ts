@@ -447,7 +447,7 @@ describe('IndexStore', () => {
       const store = await IndexStore.open(dir, { shardCount: 2 });
       holder = await holdInChild();
       const pid = holder.pid!;
-      await assert.rejects(acquireLock(dir), new RegExp(`another baton process is indexing this workspace \\(pid ${pid}\\)`));
+      await assert.rejects(acquireLock(dir), new RegExp(`another baton process is indexing this workspace \\(pid ${pid}, .*\\); wait for it`));
       await assert.rejects(store.commit({ upserts: [fileWith('a.ts', 1)], deletes: [] }), new RegExp(`pid ${pid}`));
       holder.kill('SIGKILL');
       await new Promise((resolve) => holder!.once('exit', resolve));
