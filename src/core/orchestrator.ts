@@ -241,7 +241,9 @@ async function openOrBuildIndex(root: string, config: BatonConfig, opts: AskOpti
     const summary = await buildWorkspaceIndex(root, config, { signal: opts.signal });
     if (summary.notice) opts.onNotice?.(summary.notice);
   }
-  return openIndexForSearch(root);
+  const index = await openIndexForSearch(root);
+  for (const notice of await index.notices()) opts.onNotice?.(notice); // a damaged index answers, with less
+  return index;
 }
 
 async function connect(config: LlmConfig, opts: AskOptions): Promise<{ client: LlmClient } | { problem: string }> {
