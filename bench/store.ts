@@ -201,6 +201,12 @@ async function query(dir: string): Promise<void> {
   const [, tDense] = await timed(() => fresh.queryDense(unitVector(rnd), 10));
   out['first queryDense alone, fresh open'] = ms(tDense);
   await fresh.close();
+  // What every `baton index` now pays first: each shard file read and checked against its CRC-32.
+  const checked = await IndexStore.open(dir, { create: false });
+  const [damage, tCheck] = await timed(() => checked.checkShards());
+  const [, tAgain] = await timed(() => checked.checkShards());
+  out['checkShards (every shard file read + CRC-32)'] = `${ms(tCheck)} (${damage.size} damaged); again in this process ${ms(tAgain)}`;
+  await checked.close();
   out['peak RSS (query process)'] = mb(process.resourceUsage().maxRSS * 1024);
   console.log(JSON.stringify(out));
 }

@@ -132,6 +132,7 @@ function summaryLine(s: IndexSummary, embedderName: string): string {
     `${n(s.embedded)} embedded, ${n(s.fromCache)} from cache (${embedderName})`,
   ];
   if (skipped) parts.push(`${n(skipped)} skipped${process.argv.includes('--verbose') ? '' : ' (--verbose says why)'}`);
+  if (s.repairedShards) parts.push(`repaired ${n(s.repairedShards)} damaged shard${s.repairedShards === 1 ? '' : 's'}`);
   return parts.join('; ');
 }
 
@@ -164,8 +165,8 @@ async function runSearch(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const reported = new Set<string>(index.notices);
-  for (const line of index.notices) notice(line);
+  const reported = new Set<string>(await index.notices());
+  for (const line of reported) notice(line);
   const searchOne = async (query: string) => {
     const response = await index.retriever.search(query, { k, mode });
     for (const message of response.notices) {

@@ -92,7 +92,6 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
   const tools = createCoreToolRegistry();
   const workflows = await workspaceWorkflows(root, tools.specs().map((s) => s.name), opts);
   const index = opts.index ?? await openOrBuildIndex(root, config, opts);
-  if (!opts.index) for (const notice of index.notices) opts.onNotice?.(notice);
   const store = new ConversationStore(root);
   try {
     const conversation = opts.conversationId ? await store.open(opts.conversationId) : store.create();
@@ -252,7 +251,9 @@ async function openOrBuildIndex(root: string, config: BatonConfig, opts: AskOpti
     const summary = await buildWorkspaceIndex(root, config, { signal: opts.signal });
     if (summary.notice) opts.onNotice?.(summary.notice);
   }
-  return openIndexForSearch(root, { trusted: opts.trusted, configured: config.embedder });
+  const index = await openIndexForSearch(root, { trusted: opts.trusted, configured: config.embedder });
+  for (const notice of await index.notices()) opts.onNotice?.(notice); // a damaged index answers, with less
+  return index;
 }
 
 async function connect(config: LlmConfig, opts: AskOptions): Promise<{ client: LlmClient } | { problem: string }> {

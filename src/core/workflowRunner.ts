@@ -68,7 +68,7 @@ export async function runNamedWorkflow(opts: RunWorkflowOptions): Promise<RunWor
     if (!index) opts.onNotice?.('no index yet: retrieve nodes return nothing until indexing finishes');
   } else if (existsSync(join(batonDirOf(root), 'manifest.json'))) {
     index = await openIndexForSearch(root, { trusted, configured: config.embedder });
-    for (const notice of index.notices) opts.onNotice?.(notice);
+    for (const notice of await index.notices()) opts.onNotice?.(notice);
   }
   else opts.onNotice?.('no index: retrieve nodes return nothing until `baton index` runs');
   let llm: LlmClient | undefined;

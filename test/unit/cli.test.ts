@@ -113,11 +113,26 @@ describe('baton CLI (lexical only)', function () {
     assert.equal((JSON.parse(s.stdout) as JsonLine).results[0].symbol, 'retryWithBackoff');
   });
 
-  it('a corrupt index: search says how to fix it, index rebuilds it', async () => {
-    writeFileSync(join(ws.root, '.baton', 'manifest.json'), '{"format": 1, "shards": [tru');
-    const broken = await runCli(['search', '--dir', ws.root, 'session']);
-    assert.notEqual(broken.code, 0);
-    assert.match(broken.stderr, /^baton: .*corrupt.*baton index --rebuild.*\n$/);
+  it('a damaged manifest: search answers from the shard files, index writes the rebuilt one', async () => {
+    writeFileSync(join(ws.root, '.baton', 'manifest.json'), '{"format": 2, "shards": [tru');
+    const damaged = await runCli(['search', '--dir', ws.root, '--json', 'verify session token']);
+    assert.equal(damaged.code, 0, damaged.stderr);
+    assert.match(damaged.stderr, /^baton: manifest\.json was damaged \(not valid JSON\): it was rebuilt from the shard files; run `baton index` to repair the index$/m);
+    assert.equal((JSON.parse(damaged.stdout) as JsonLine).results[0].symbol, 'verifySessionToken');
+    const r = await runCli(['index', ws.root, '--embedder', 'none']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /manifest\.json was damaged \(not valid JSON\): rebuilt it from the shard files/);
+    const s = await runCli(['search', '--dir', ws.root, '--json', 'verify session token']);
+    assert.doesNotMatch(s.stderr, /damaged/);
+    assert.equal((JSON.parse(s.stdout) as JsonLine).results[0].symbol, 'verifySessionToken');
+  });
+
+  it('an index of another format: search says how to fix it, index rebuilds it', async () => {
+    const manifest = join(ws.root, '.baton', 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), format: 1 }));
+    const old = await runCli(['search', '--dir', ws.root, 'session']);
+    assert.notEqual(old.code, 0);
+    assert.match(old.stderr, /^baton: .*format 1.*baton index --rebuild.*\n$/);
     const r = await runCli(['index', ws.root, '--embedder', 'none']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /rebuilt the index/);

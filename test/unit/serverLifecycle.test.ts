@@ -37,14 +37,14 @@ describe('language server lifecycle', function () {
     assert.deepEqual(await client.request('baton/cancel', { runId: 'none' }), { cancelled: false });
   });
 
-  it('a corrupt index is rebuilt on start, and the status says so', async () => {
+  it('a damaged manifest is rebuilt from the shard files on start, and the status says so', async () => {
     const first = await LspClient.start({ root: ws.root, settings: { embedder: 'none' } });
     await first.waitForState('indexed');
     await first.stop();
     writeFileSync(join(ws.root, '.baton', 'manifest.json'), '{ "format": 2, "shards": "garbage" ');
     client = await LspClient.start({ root: ws.root, settings: { embedder: 'none' } });
     const indexed = await client.waitForState('indexed');
-    assert.match(indexed.message ?? '', /rebuilt the index: the index at .* is corrupt/);
+    assert.match(indexed.message ?? '', /manifest\.json was damaged \(not valid JSON\): rebuilt it from the shard files/);
     assert.ok((await client.request('baton/search', { query: 'verify session token' })).results.length > 0);
   });
 

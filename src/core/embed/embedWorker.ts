@@ -4,9 +4,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createEmbedder } from './createEmbedder';
 import type { Embedder, EmbedderSpec } from './types';
 import type { FromWorker, ToWorker } from './workerEmbedder';
+import { quietNativeRuntime } from './nativeRuntimeEnv';
 
 const port = parentPort;
 if (!port) throw new Error('embedWorker.js must run in a worker thread');
+
+// Only this thread's copy of the environment: WorkerEmbedder set the real one before starting us.
+quietNativeRuntime();
 
 const spec = (workerData as { spec: EmbedderSpec }).spec;
 let embedder: Embedder | null | undefined;

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
 import { DOCUMENT_TEXT_FORMAT } from './documentText';
+import { quietNativeRuntime } from './nativeRuntimeEnv';
 
 export type TransformersSpec = Extract<EmbedderSpec, { kind: 'transformers' }>;
 type TransformersModule = typeof import('@huggingface/transformers');
@@ -41,6 +42,7 @@ let hubTimeoutMs = 15_000;
  * so Node loads the package's ESM build lazily (0.3-0.5 s) only when an embedder starts.
  */
 export function loadTransformers(): Promise<TransformersModule> {
+  if (!transformers) quietNativeRuntime(); // ONNX Runtime reads it when it loads
   transformers ??= import('@huggingface/transformers').then((tf) => {
     const plainFetch = tf.env.fetch;
     // Bound the wait for response headers only: a download that has started may take as long as it needs.

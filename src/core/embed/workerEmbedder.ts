@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
+import { quietNativeRuntime } from './nativeRuntimeEnv';
 
 export type ToWorker =
   | { type: 'init'; id: number }
@@ -119,6 +120,7 @@ export class WorkerEmbedder implements Embedder {
 
   private spawn(): Worker {
     if (this.worker) return this.worker;
+    quietNativeRuntime(); // before the worker loads ONNX Runtime: native code reads our environment
     const worker = new Worker(this.options.workerPath ?? join(__dirname, 'embedWorker.js'), {
       workerData: { spec: this.spec },
       resourceLimits: this.options.resourceLimits,

@@ -3,6 +3,8 @@
 //  2. embed the chunks that have no vector yet, reusing the content-hash cache, flushing vectors
 //     to the store progressively so an interrupted run keeps its work. What is embedded (and
 //     hashed for the cache) is the chunk text, or documentText(chunk) when the model asks for it.
+// Before both, it checks every shard against its checksums and rebuilds the damaged ones from the
+// workspace files (their vectors come back from the cache, so a repair costs no model time).
 import { readFile } from 'node:fs/promises';
 import { walkWorkspace } from './walker';
 import { classifyContent, type SkipReason } from './fileClassifier';
@@ -14,7 +16,9 @@ import { EmbeddingCache } from './embeddingCache';
 import { contentHash } from '../util/hash';
 import { chunkId, type FileRecord, type IndexedChunk } from './types';
 import { documentText } from '../embed/documentText';
-import type { Embedder } from '../embed/types';
+import type { Embedder, EmbedderSpec } from '../embed/types';
+import { diskFullOr } from '../util/atomicFile';
+import { markBuildFinished, markBuildStarted, saveEmbedderSpec } from './buildState';
 
 export interface IndexProgress {
   phase: 'scan' | 'embed';
@@ -35,6 +39,8 @@ export interface IndexSummary {
   fromCache: number;
   /** Chunks still without a vector (no embedder, or it failed). */
   withoutVectors: number;
+  /** Damaged shards this run rebuilt from the workspace files. */
+  repairedShards: number;
   skipped: Partial<Record<SkipReason, number>>;
   seconds: number;
   embedderId: string | null;
@@ -46,6 +52,8 @@ export interface IndexOptions {
   root: string;
   batonDir: string;
   embedder: Embedder | null;
+  /** Recorded (embedder.json) when the run completes, so search embeds queries the same way. */
+  embedderSpec?: EmbedderSpec;
   extraIgnores?: string[];
   maxFileBytes?: number;
   /** Drop the stored index first (the embedding cache is kept). */
@@ -61,12 +69,26 @@ const COMMIT_EVERY_CHUNKS = 20_000;
 const EMBED_REQUEST_SIZE = 64;
 
 export async function indexWorkspace(opts: IndexOptions): Promise<IndexSummary> {
+  try {
+    return await runIndex(opts);
+  } catch (err) {
+    throw diskFullOr(err); // one clear line, whichever write hit the full disk
+  }
+}
+
+async function runIndex(opts: IndexOptions): Promise<IndexSummary> {
   const started = performance.now();
   if (opts.rebuild) await IndexStore.reset(opts.batonDir);
   const { store, recovered } = await openOrRecover(opts.batonDir);
   try {
-    const scan = await scanAndCommit(store, opts);
+    // The lock first: a run that cannot write says so before scanning anything.
+    await store.beginWriting();
+    await markBuildStarted(opts.batonDir);
+    const repair = await repairDamaged(store);
+    const scan = await scanAndCommit(store, opts, repair);
     const dense = await embedMissing(store, opts);
+    if (opts.embedderSpec) await saveEmbedderSpec(opts.batonDir, opts.embedderSpec);
+    await markBuildFinished(opts.batonDir);
     return {
       files: store.files().size,
       chunks: store.chunkCount,
@@ -75,18 +97,19 @@ export async function indexWorkspace(opts: IndexOptions): Promise<IndexSummary> 
       embedded: dense.embedded,
       fromCache: dense.fromCache,
       withoutVectors: store.chunkCount - store.vectorCount,
+      repairedShards: repair.shards.size,
       skipped: scan.skipped,
       seconds: (performance.now() - started) / 1000,
       embedderId: store.embedderId,
-      notice: [recovered, dense.notice].filter(Boolean).join('; ') || undefined,
+      notice: [recovered, repair.notice, dense.notice].filter(Boolean).join('; ') || undefined,
     };
   } finally {
     await store.close();
   }
 }
 
-/** The index is a cache of the workspace: when it is corrupt or from an older format, indexing
- * starts it over (the embedding cache survives, so this costs no model time) and says so. */
+/** The index is a cache of the workspace: when it is from another format, indexing starts it
+ * over (the embedding cache survives, so this costs no model time) and says so. */
 async function openOrRecover(batonDir: string): Promise<{ store: IndexStore; recovered?: string }> {
   try {
     // The store takes the writer lock on its first write and holds it until close().
@@ -98,10 +121,40 @@ async function openOrRecover(batonDir: string): Promise<{ store: IndexStore; rec
   }
 }
 
+interface Repair {
+  /** Shards found damaged and emptied: their files are indexed again. */
+  shards: Set<number>;
+  /** The file records from before the repair: what "changed" and "removed" are measured against. */
+  previous: Map<string, FileRecord>;
+  notice?: string;
+}
+
+/** Checks every shard, empties the damaged ones (the scan then indexes their files again), and
+ * writes out a manifest that had to be rebuilt from the shard files. */
+async function repairDamaged(store: IndexStore): Promise<Repair> {
+  const damage = new Map(await store.checkShards());
+  const previous = new Map(store.files());
+  const notices: string[] = [];
+  if (store.recoveredManifest) notices.push(`${store.recoveredManifest}: rebuilt it from the shard files`);
+  if (damage.size) {
+    await store.clearShards(damage.keys());
+    const listed = [...damage.values()].slice(0, 3).join('; ');
+    const more = damage.size > 3 ? `; and ${damage.size - 3} more` : '';
+    notices.push(`repaired ${plural(damage.size, 'damaged shard')} from the workspace files (${listed}${more})`);
+  }
+  return { shards: new Set(damage.keys()), previous, notice: notices.join('; ') || undefined };
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
 interface ScanResult { changed: number; deleted: number; skipped: Partial<Record<SkipReason, number>> }
 
-async function scanAndCommit(store: IndexStore, opts: IndexOptions): Promise<ScanResult> {
-  const known = store.files();
+async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repair): Promise<ScanResult> {
+  const known = repair.previous;
+  // Repaired shards whose file list was lost: their files cannot be told new from unchanged.
+  const withRecords = new Set([...known.keys()].map((p) => store.shardOf(p)));
   const seen = new Set<string>();
   const skipped: Partial<Record<SkipReason, number>> = {};
   const skip = (path: string, reason: SkipReason, detail: string) => {
@@ -123,8 +176,11 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions): Promise<Sca
   })) {
     scanned++;
     const before = known.get(file.path);
-    // Same size and mtime: trust it without reading (what git and every watcher do).
-    if (before && before.size === file.size && before.mtimeMs === file.mtimeMs) {
+    const shard = store.shardOf(file.path);
+    const repairing = repair.shards.has(shard);
+    // Same size and mtime: trust it without reading (what git and every watcher do), unless its
+    // shard is being rebuilt.
+    if (before && !repairing && before.size === file.size && before.mtimeMs === file.mtimeMs) {
       seen.add(file.path);
       if (scanned % 200 === 0) progress();
       continue;
@@ -146,9 +202,9 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions): Promise<Sca
     const language = languageForPath(file.path);
     const record: FileRecord = { path: file.path, size: file.size, mtimeMs: file.mtimeMs, hash, language, chunkCount: 0 };
     // Touched but identical content: keep the chunks, just refresh the record.
-    const chunks = before && before.hash === hash ? store.chunksOfFile(file.path) : await chunkAndPrepare(file.path, content.text);
+    const chunks = before && before.hash === hash && !repairing ? store.chunksOfFile(file.path) : await chunkAndPrepare(file.path, content.text);
     record.chunkCount = chunks.length;
-    if (!before || before.hash !== hash) changed++;
+    if (before ? before.hash !== hash : !(repairing && !withRecords.has(shard))) changed++;
     pending.push({ file: record, chunks });
     pendingChunks += chunks.length;
     if (pendingChunks >= COMMIT_EVERY_CHUNKS) {
@@ -158,10 +214,12 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions): Promise<Sca
     }
     if (scanned % 50 === 0) progress();
   }
-  const deletes = [...known.keys()].filter((p) => !seen.has(p));
+  const gone = [...known.keys()].filter((p) => !seen.has(p));
+  // Files of repaired shards are no longer in the store: nothing to delete there.
+  const deletes = gone.filter((p) => store.files().has(p));
   if (pending.length || deletes.length) await store.commit({ upserts: pending, deletes });
   progress();
-  return { changed, deleted: deletes.length, skipped };
+  return { changed, deleted: gone.length, skipped };
 }
 
 async function chunkAndPrepare(path: string, text: string): Promise<IndexedChunk[]> {
@@ -180,6 +238,7 @@ async function embedMissing(store: IndexStore, opts: IndexOptions): Promise<Dens
   try {
     await embedder.init(opts.signal);
   } catch (err) {
+    if (opts.signal?.aborted) throw err; // interrupted while the model loaded: not "unavailable"
     // The existing vectors stay: they may belong to this very embedder once it is reachable again.
     return { embedded: 0, fromCache: 0, notice: `embedder unavailable (${(err as Error).message}): search is lexical-only` };
   }

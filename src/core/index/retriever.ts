@@ -38,6 +38,14 @@ const CANDIDATES = 50;
 
 const IDENTIFIER_QUERY = /^[\p{L}_$][\p{L}\p{N}_$]*(?:(?:\.|::|#)[\p{L}_$][\p{L}\p{N}_$]*)*$/u;
 
+/** What the index's surroundings say, besides the store itself. */
+export interface RetrieverContext {
+  /** Why there is no embedder, when it is not simply that none is configured. */
+  noEmbedderReason?: string;
+  /** Said with every search (e.g. the last index run did not finish); asked for each search. */
+  notices?: () => Promise<string[]>;
+}
+
 export class Retriever {
   private denseProblem: string | null | undefined;
 
@@ -46,13 +54,15 @@ export class Retriever {
     private readonly lexical: LexicalIndex,
     private readonly embedder: Embedder | null,
     private readonly weights: FusionWeights = DEFAULT_FUSION_WEIGHTS,
+    private readonly context: RetrieverContext = {},
   ) {}
 
-  /** Builds the in-memory lexical index from the stored chunks (their terms are precomputed). */
-  static fromStore(store: IndexStore, embedder: Embedder | null, weights?: FusionWeights): Retriever {
+  /** Builds the in-memory lexical index from the stored chunks (their terms are precomputed);
+   * damaged shards are left out. */
+  static fromStore(store: IndexStore, embedder: Embedder | null, weights?: FusionWeights, context?: RetrieverContext): Retriever {
     const lexical = new LexicalIndex();
     for (const chunk of store.chunks()) lexical.add(chunk);
-    return new Retriever(store, lexical, embedder, weights);
+    return new Retriever(store, lexical, embedder, weights, context);
   }
 
   get lexicalIndex(): LexicalIndex {
@@ -60,6 +70,14 @@ export class Retriever {
   }
 
   async search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
+    const response = await this.searchIndex(query, opts);
+    // Damage is found as shards are read (vectors on the first dense query): ask the store after.
+    const damage = this.store.damageNotice();
+    response.notices.push(...((await this.context.notices?.()) ?? []), ...(damage ? [damage] : []));
+    return response;
+  }
+
+  private async searchIndex(query: string, opts: SearchOptions): Promise<SearchResponse> {
     const k = opts.k ?? 10;
     const wanted = opts.mode ?? 'hybrid';
     const notices: string[] = [];
@@ -104,7 +122,7 @@ export class Retriever {
   }
 
   private async checkDense(signal?: AbortSignal): Promise<string | null> {
-    if (!this.embedder) return 'no embedder configured';
+    if (!this.embedder) return this.context.noEmbedderReason ?? 'no embedder configured';
     if (this.store.vectorCount === 0) return 'the index has no vectors yet; run `baton index`';
     try {
       await this.embedder.init(signal);

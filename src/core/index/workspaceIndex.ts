@@ -1,44 +1,29 @@
 // The entry point surfaces use (CLI, language server): where a workspace's index lives, which
 // embedder it was built with, building it, and opening it for search.
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { IndexStore } from './store';
-import { Retriever, type FusionWeights } from './retriever';
-import { writeFileAtomic } from '../util/atomicFile';
-import { parseEmbedderSpec, type BatonConfig } from '../config';
+import { IndexChangedError, IndexStore } from './store';
+import { Retriever, type FusionWeights, type RetrieverContext } from './retriever';
+import type { BatonConfig } from '../config';
 import { createEmbedder, describeEmbedder } from '../embed/createEmbedder';
 import type { Embedder, EmbedderSpec } from '../embed/types';
 import { indexWorkspace, type IndexOptions, type IndexSummary } from './indexer';
+import { buildNotices, loadEmbedderSpec } from './buildState';
+
+export { loadEmbedderSpec, saveEmbedderSpec } from './buildState';
 
 export const BATON_DIR = '.baton';
-const EMBEDDER_FILE = 'embedder.json';
 
 export function batonDirOf(root: string): string {
   return join(resolve(root), BATON_DIR);
-}
-
-/** Remembers the embedder an index was built with, so search embeds queries in the same space. */
-export async function saveEmbedderSpec(batonDir: string, spec: EmbedderSpec): Promise<void> {
-  mkdirSync(batonDir, { recursive: true });
-  await writeFileAtomic(join(batonDir, EMBEDDER_FILE), JSON.stringify(spec, null, 2) + '\n');
-}
-
-export function loadEmbedderSpec(batonDir: string): EmbedderSpec | null {
-  const file = join(batonDir, EMBEDDER_FILE);
-  if (!existsSync(file)) return null;
-  try {
-    return parseEmbedderSpec(JSON.parse(readFileSync(file, 'utf8')), file);
-  } catch {
-    return null; // unreadable: search falls back to lexical with a notice, `baton index` rewrites it
-  }
 }
 
 export interface OpenedIndex {
   store: IndexStore;
   retriever: Retriever;
   embedder: Embedder | null;
-  /** Why the index opened degraded (its recorded embedder was not used, ...). */
-  notices: string[];
+  /** What is wrong with the index now (damaged shards, an unfinished index run, a recorded
+   * embedder not used). */
+  notices(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -54,21 +39,34 @@ export interface OpenIndexOptions {
   configured?: EmbedderSpec;
 }
 
-/** Opens an existing index for search. The query embedder runs in-thread: one short text. */
+/** Opens an existing index for search. The query embedder runs in-thread: one short text. A
+ * damaged index opens too: its healthy shards answer, with a notice. */
 export async function openIndexForSearch(root: string, opts: OpenIndexOptions = {}): Promise<OpenedIndex> {
   const dir = batonDirOf(root);
-  const store = await IndexStore.open(dir, { create: false });
   const owned = opts.queryEmbedder === undefined;
-  const notices: string[] = [];
-  let spec: EmbedderSpec | null = null;
-  if (owned) spec = opts.embedder ?? usableRecordedSpec(loadEmbedderSpec(dir), opts, notices);
+  const untrusted: string[] = [];
+  const spec = owned ? opts.embedder ?? usableRecordedSpec(loadEmbedderSpec(dir), opts, untrusted) : null;
+  const hasSpec = spec !== null || loadEmbedderSpec(dir) !== null;
+  const build = await buildNotices(dir, hasSpec);
   const embedder = owned ? (spec ? createEmbedder(spec, { inWorker: false }) : null) : opts.queryEmbedder!;
-  const retriever = Retriever.fromStore(store, embedder, opts.weights);
+  const buildNow = async () => (await buildNotices(dir, hasSpec)).notices;
+  const context: RetrieverContext = { noEmbedderReason: build.noEmbedder, notices: buildNow };
+  let opened: { store: IndexStore; retriever: Retriever };
+  try {
+    opened = await openRetriever(dir, embedder, opts.weights, context);
+  } catch (err) {
+    if (owned) await embedder?.dispose();
+    throw err;
+  }
+  const { store, retriever } = opened;
   return {
     store,
     retriever,
     embedder,
-    notices,
+    notices: async () => {
+      const damage = store.damageNotice();
+      return [...untrusted, ...(await buildNow()), ...(damage ? [damage] : [])];
+    },
     async close() {
       if (owned) await embedder?.dispose();
       await store.close();
@@ -85,7 +83,7 @@ export async function openIndexForSearch(root: string, opts: OpenIndexOptions = 
 function usableRecordedSpec(recorded: EmbedderSpec | null, opts: OpenIndexOptions, notices: string[]): EmbedderSpec | null {
   if (!recorded) return null;
   if (opts.trusted || recorded.kind === 'baton' || recorded.kind === 'none' || sameSpec(recorded, opts.configured)) return recorded;
-  notices.push(`the index was built with an embedder (${describeEmbedder(recorded)}) named by ${BATON_DIR}/${EMBEDDER_FILE}, a file in this untrusted workspace; not used: pass --embedder, configure that embedder yourself, or trust the workspace`);
+  notices.push(`the index was built with an embedder (${describeEmbedder(recorded)}) named by ${BATON_DIR}/embedder.json, a file in this untrusted workspace; not used: pass --embedder, configure that embedder yourself, or trust the workspace`);
   return null;
 }
 
@@ -93,6 +91,20 @@ function sameSpec(a: EmbedderSpec, b: EmbedderSpec | undefined): boolean {
   if (!b) return false;
   const canonical = (s: EmbedderSpec) => JSON.stringify(Object.entries(s).sort(([x], [y]) => (x < y ? -1 : 1)));
   return canonical(a) === canonical(b);
+}
+
+/** Opens the store and loads every chunk into the lexical index. That read races with another
+ * process's commit deleting the generations it started from: then it opens the store again. */
+async function openRetriever(dir: string, embedder: Embedder | null, weights: FusionWeights | undefined, context: RetrieverContext): Promise<{ store: IndexStore; retriever: Retriever }> {
+  for (let attempt = 0; ; attempt++) {
+    const store = await IndexStore.open(dir, { create: false });
+    try {
+      return { store, retriever: Retriever.fromStore(store, embedder, weights, context) };
+    } catch (err) {
+      await store.close();
+      if (!(err instanceof IndexChangedError) || attempt >= 3) throw err;
+    }
+  }
 }
 
 export interface BuildIndexOptions extends Pick<IndexOptions, 'rebuild' | 'signal' | 'onProgress' | 'onSkip'> {
@@ -103,22 +115,19 @@ export interface BuildIndexOptions extends Pick<IndexOptions, 'rebuild' | 'signa
   embedder?: Embedder | null;
 }
 
-/** Indexes the workspace with the configured ignores and embedder, then records the embedder so
- * search embeds queries in the same space. */
+/** Indexes the workspace with the configured ignores and embedder; the run records the embedder
+ * so search embeds queries in the same space. */
 export async function buildWorkspaceIndex(root: string, config: BatonConfig, opts: BuildIndexOptions = {}): Promise<IndexSummary> {
   const batonDir = batonDirOf(root);
   const spec = opts.spec ?? config.embedder;
   const owned = opts.embedder === undefined;
   const embedder = owned ? createEmbedder(spec, { inWorker: true }) : opts.embedder!;
-  let summary: IndexSummary;
   try {
-    summary = await indexWorkspace({
-      root, batonDir, embedder, extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes,
+    return await indexWorkspace({
+      root, batonDir, embedder, embedderSpec: spec, extraIgnores: config.ignore, maxFileBytes: config.maxFileBytes,
       rebuild: opts.rebuild, signal: opts.signal, onProgress: opts.onProgress, onSkip: opts.onSkip,
     });
   } finally {
     if (owned) await embedder?.dispose();
   }
-  await saveEmbedderSpec(batonDir, spec);
-  return summary;
 }

@@ -3,6 +3,7 @@
 // fsync it, rename it over the target (atomic on POSIX and NTFS), then fsync the directory so
 // the rename itself survives a power loss.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -66,14 +67,61 @@ export function isTempFile(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 
+/** A write that failed because the disk (or the user's quota) is full. Writes are copy-on-write and
+ * the manifest swap is atomic, so what was committed before stays readable. */
+export class DiskFullError extends Error {
+  readonly code = 'ENOSPC';
+  constructor(cause?: unknown) {
+    super('no space left on device while writing the index; the previous index is intact', { cause });
+    this.name = 'DiskFullError';
+  }
+}
+
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return err instanceof DiskFullError || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** `err` as a DiskFullError when the disk was full, else unchanged. */
+export function diskFullOr(err: unknown): unknown {
+  return isDiskFull(err) && !(err instanceof DiskFullError) ? new DiskFullError(err) : err;
+}
+
+/** Baton's data folder exists but is a file (or something else that is not a folder). */
+export class BatonDirError extends Error {
+  constructor(readonly dir: string) {
+    super(`${dir} is a file, not a folder: Baton keeps the workspace index in a folder of that name; move or delete the file, then run \`baton index\` again`);
+    this.name = 'BatonDirError';
+  }
+}
+
+/** Throws BatonDirError when `dir` exists and is not a directory; a missing one is fine. */
+export function assertNotAFile(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) throw new BatonDirError(dir);
+}
+
 /** Creates Baton's per-workspace data directory with a `.gitignore` of `*`, so the index never
  * shows up in the user's git status. */
 export async function ensureBatonDir(dir: string): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true });
+  assertNotAFile(dir);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new BatonDirError(dir);
+    throw diskFullOr(err);
+  }
   const ignore = path.join(dir, '.gitignore');
   try {
     await fsp.access(ignore);
   } catch {
-    await writeFileAtomic(ignore, '*\n');
+    await writeFileAtomic(ignore, '*\n').catch((err: unknown) => { throw diskFullOr(err); });
   }
 }
+
