@@ -93,7 +93,6 @@ const URL_OR_RELATIVE_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/|\.{1,2}\/|~\/|[A-Za-z]:
 function isAbsolutePath(value: string): boolean {
   return value.startsWith('/') && /^[\w./-]+$/.test(value) && !looksRandom(value.replace(/\//g, ''));
 }
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const MEMBER_CHAIN = /^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$/;
 const ENV_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
 const WORD_CHAIN = /^[a-z]+(?:[-_.][a-z]+)+$/;
@@ -129,7 +128,6 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
     if (YAML_SYNTAX.test(value)) return false;
     // A member access (`config.db.password`, `exports.apiKey`, `self.token`).
     if (MEMBER_CHAIN.test(value) && (digits <= 2 || /^[A-Za-z_$]+[.:-]/.test(value))) return false;
-    if (ctx.code && IDENTIFIER.test(value)) return false;
   }
   return looksRandom(value);
 }

@@ -232,7 +232,7 @@ const DATABASE_SCHEMES = new Set([
   'mssql', 'sqlserver', 'oracle', 'cockroachdb', 'clickhouse', 'cassandra', 'couchdb', 'neo4j', 'neo4j+s', 'bolt', 'db2',
 ]);
 /** Template and example passwords: `pass`, `${PW}`, `<password>`, `key_1234`, `flabada`. */
-const URL_PLACEHOLDER = /^(?:pass(?:word|wd)?|pwd|secret|changeme|x+|\*+|\.+|user(?:name)?)$|^[a-z]+[_-]?\d{0,6}$|\$|\{|%s|<|\[secret:|example|sample|your|dummy|fake/i;
+const URL_PLACEHOLDER = /^(?:pass(?:word|wd)?|pwd|secret|changeme|x+|\*+|\.+|user(?:name)?)$|^[a-z]+[_-]?\d{0,6}$|\$|\{|%s|<|\.\.\.|…|\[secret:|example|sample|your|dummy|fake/i;
 
 /** `scheme://user:password@host` in any scheme (secretlint covers http(s), ftp and three databases). */
 function scanUrlCredentials(text: string, out: RawFinding[]): void {
@@ -389,6 +389,8 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     // Most hits (`keyof`, `SyntaxKind.Token`) are followed by no separator: check that first, it is cheaper.
     const sep = separatorAfter(text, s, e);
     if (!sep) continue;
+    // Our own placeholder, `[secret:rule#hex]`.
+    if (text.charCodeAt(s - 1) === 91 && text.startsWith('secret:', s)) continue;
     const name = text.slice(s, e);
     let rule = assignmentRuleForName(name);
     const before = s > 0 ? text.charCodeAt(s - 1) : 0;

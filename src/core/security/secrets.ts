@@ -43,6 +43,7 @@ export interface RedactionResult {
 
 /** Matches one placeholder; group 1 is the rule, group 2 the 4 hex digits. */
 export const PLACEHOLDER_PATTERN = /\[secret:([a-z0-9-]+)#([0-9a-f]{4})\]/g;
+const PLACEHOLDERS_ONLY = /^(?:\[secret:[a-z0-9-]+#[0-9a-f]{4}\]\s*)+$/;
 
 /** The placeholder for `secret` found by `rule`: the same secret always gets the same placeholder. */
 export function placeholderFor(rule: string, secret: string): string {
@@ -138,11 +139,15 @@ function merge(raw: RawFinding[]): RawFinding[] {
 async function rawFindings(text: string, path: string | undefined): Promise<RawFinding[]> {
   const { precheckSound: sound } = await loadSecretlint();
   precheckSound = sound;
-  if (!mayContainSecrets(text)) return [];
+  // The quick check pays off on short strings; a long text nearly always has some hit anyway.
+  if (text.length < 4096 && !mayContainSecrets(text)) return [];
+  if (text.length === 0) return [];
   const profile = profileOf(path);
   const cached = cacheGet(profile, text);
   if (cached) return cached;
-  const found = merge([...scanBatonRules(text, isCodePath(path)), ...(await secretlintFindings(text, path))]);
+  const raw = [...scanBatonRules(text, isCodePath(path)), ...(await secretlintFindings(text, path))];
+  // A value that is already a placeholder (`postgres://u:[secret:...]@h`) stays as it is.
+  const found = merge(raw.filter((f) => !PLACEHOLDERS_ONLY.test(text.slice(f.start, f.end))));
   cachePut(profile, text, found);
   return found;
 }
@@ -230,15 +235,14 @@ const AUTHORIZATION_NAME = /^(?:proxy-)?authorization$/i;
  * name it sits under (`{ password: "..." }`, `{ Authorization: "Bearer ..." }`) is redacted whole.
  */
 async function redactString(value: string, name: string | undefined): Promise<string> {
-  const redacted = mayContainSecrets(value) ? (await redactSecrets(value)).text : value;
-  if (redacted !== value || name === undefined) return redacted;
-  if (AUTHORIZATION_NAME.test(name)) {
+  if (name !== undefined && AUTHORIZATION_NAME.test(name)) {
     const m = /^(\w+)\s+(\S{8,})$/.exec(value);
     if (m && isLikelySecretValue(m[2], { quoted: true, code: false, inString: true, name })) {
       return `${m[1]} ${placeholderFor('authorization-header', m[2])}`;
     }
-    return value;
   }
+  const redacted = mayContainSecrets(value) ? (await redactSecrets(value)).text : value;
+  if (redacted !== value || name === undefined) return redacted;
   const rule = assignmentRuleForName(name);
   if (rule && isLikelySecretValue(value, { quoted: true, code: false, inString: true, name })) return placeholderFor(rule, value);
   return value;
