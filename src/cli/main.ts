@@ -132,6 +132,7 @@ function summaryLine(s: IndexSummary, embedderName: string): string {
     `${n(s.embedded)} embedded, ${n(s.fromCache)} from cache (${embedderName})`,
   ];
   if (skipped) parts.push(`${n(skipped)} skipped${process.argv.includes('--verbose') ? '' : ' (--verbose says why)'}`);
+  if (s.secretsRedacted) parts.push(`${n(s.secretsRedacted)} secret${s.secretsRedacted === 1 ? '' : 's'} redacted`);
   if (s.repairedShards) parts.push(`repaired ${n(s.repairedShards)} damaged shard${s.repairedShards === 1 ? '' : 's'}`);
   return parts.join('; ');
 }

@@ -5,6 +5,7 @@
 import type OpenAI from 'openai';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
 import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from '../llm/openaiSdk';
+import { redactTexts } from '../security/outbound';
 
 export type OpenAISpec = Extract<EmbedderSpec, { kind: 'openai' }>;
 
@@ -72,8 +73,10 @@ export class OpenAIEmbedder implements Embedder {
     return this.initializing;
   }
 
-  async embed(texts: string[], _kind: EmbedInputKind, signal?: AbortSignal): Promise<Float32Array[]> {
+  async embed(raw: string[], _kind: EmbedInputKind, signal?: AbortSignal): Promise<Float32Array[]> {
     await this.init(signal);
+    // A remote endpoint: what it receives is redacted (queries are the user's own text).
+    const texts = await redactTexts(raw);
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += this.batchSize) {
       signal?.throwIfAborted();

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { walkWorkspace } from './walker';
 import { classifyContent, type SkipReason } from './fileClassifier';
 import { chunkFile } from './chunker';
+import { redactSecrets } from '../security/secrets';
 import { languageForPath } from './languages';
 import { computeTerms } from './codeTokens';
 import { IndexStore, IndexCorruptError } from './store';
@@ -41,6 +42,8 @@ export interface IndexSummary {
   withoutVectors: number;
   /** Damaged shards this run rebuilt from the workspace files. */
   repairedShards: number;
+  /** Secrets replaced by placeholders in the files chunked in this run. */
+  secretsRedacted: number;
   skipped: Partial<Record<SkipReason, number>>;
   seconds: number;
   embedderId: string | null;
@@ -98,6 +101,7 @@ async function runIndex(opts: IndexOptions): Promise<IndexSummary> {
       fromCache: dense.fromCache,
       withoutVectors: store.chunkCount - store.vectorCount,
       repairedShards: repair.shards.size,
+      secretsRedacted: scan.redacted,
       skipped: scan.skipped,
       seconds: (performance.now() - started) / 1000,
       embedderId: store.embedderId,
@@ -149,7 +153,10 @@ function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
-interface ScanResult { changed: number; deleted: number; skipped: Partial<Record<SkipReason, number>> }
+interface ScanResult { changed: number; deleted: number; redacted: number; skipped: Partial<Record<SkipReason, number>> }
+
+/** Bumped when the redaction rules change enough that indexed files must be chunked again. */
+const REDACTION_VERSION = 1;
 
 async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repair): Promise<ScanResult> {
   const known = repair.previous;
@@ -165,6 +172,7 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repa
   let pendingChunks = 0;
   let scanned = 0;
   let changed = 0;
+  let redacted = 0;
   const progress = () => opts.onProgress?.({ phase: 'scan', filesScanned: scanned, filesChanged: changed, chunksToEmbed: 0, chunksEmbedded: 0 });
 
   for await (const file of walkWorkspace({
@@ -180,7 +188,9 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repa
     const repairing = repair.shards.has(shard);
     // Same size and mtime: trust it without reading (what git and every watcher do), unless its
     // shard is being rebuilt.
-    if (before && !repairing && before.size === file.size && before.mtimeMs === file.mtimeMs) {
+    // A file indexed before secrets were redacted (or under older rules) is chunked again.
+    const current = before?.redaction === REDACTION_VERSION;
+    if (before && current && !repairing && before.size === file.size && before.mtimeMs === file.mtimeMs) {
       seen.add(file.path);
       if (scanned % 200 === 0) progress();
       continue;
@@ -200,9 +210,17 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repa
     seen.add(file.path);
     const hash = contentHash(bytes);
     const language = languageForPath(file.path);
-    const record: FileRecord = { path: file.path, size: file.size, mtimeMs: file.mtimeMs, hash, language, chunkCount: 0 };
+    const record: FileRecord = { path: file.path, size: file.size, mtimeMs: file.mtimeMs, hash, language, chunkCount: 0, redaction: REDACTION_VERSION };
     // Touched but identical content: keep the chunks, just refresh the record.
-    const chunks = before && before.hash === hash && !repairing ? store.chunksOfFile(file.path) : await chunkAndPrepare(file.path, content.text);
+    let chunks: IndexedChunk[];
+    if (before && current && before.hash === hash && !repairing) {
+      chunks = store.chunksOfFile(file.path);
+    } else {
+      // Secrets never reach a chunk: not the store, the lexical terms, an embedder or a prompt.
+      const clean = await redactSecrets(content.text, { path: file.path });
+      redacted += clean.redactions.length;
+      chunks = await chunkAndPrepare(file.path, clean.text);
+    }
     record.chunkCount = chunks.length;
     if (before ? before.hash !== hash : !(repairing && !withRecords.has(shard))) changed++;
     pending.push({ file: record, chunks });
@@ -219,7 +237,7 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repa
   const deletes = gone.filter((p) => store.files().has(p));
   if (pending.length || deletes.length) await store.commit({ upserts: pending, deletes });
   progress();
-  return { changed, deleted: gone.length, skipped };
+  return { changed, deleted: gone.length, redacted, skipped };
 }
 
 async function chunkAndPrepare(path: string, text: string): Promise<IndexedChunk[]> {

@@ -54,6 +54,8 @@ export interface FileRecord {
   hash: string;
   language: string;
   chunkCount: number;
+  /** Version of the secret redaction its chunks went through (indexer.ts); absent: none. */
+  redaction?: number;
 }
 
 export type RetrievalSource = 'lexical' | 'dense' | 'symbol';

@@ -27,6 +27,7 @@ import { formatDuration, startTicker, tickInterval, type WaitListener } from './
 import type { ChatMessage, ChatRequest, ChatResult, ModelConfig, ModelRole, ToolCall, Usage } from './types';
 import type { Trace } from '../trace';
 import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from './openaiSdk';
+import { redactMessages } from '../security/outbound';
 
 export interface LlmClientOptions {
   models: Partial<ModelChains>;
@@ -116,9 +117,11 @@ export class LlmClient {
     return chain;
   }
 
-  async chat(req: ChatRequest, opts: LlmChatOptions = {}): Promise<LlmChatResult> {
+  async chat(request: ChatRequest, opts: LlmChatOptions = {}): Promise<LlmChatResult> {
     const chain = this.chain(opts.role ?? 'chat');
     const trace = opts.trace;
+    // Everything a model receives goes through here: secrets in it never leave the machine.
+    const req: ChatRequest = { ...request, messages: await redactMessages(request.messages, trace) };
     const secrets = this.secrets(chain);
     let attempts = 0;
     const failures: string[] = [];

@@ -15,6 +15,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ensureBatonDir, isTempFile, writeFileAtomic } from '../util/atomicFile';
 import { Conversation, validateConversationData, type ConversationData, type ConversationOptions, type Turn } from './conversation';
+import { redactValue } from '../security/secrets';
 
 export const CONVERSATIONS_DIR = 'conversations';
 const INDEX_FILE = 'index.json';
@@ -99,9 +100,10 @@ export class ConversationStore {
     const file = this.fileOf(conversation.id);
     await ensureBatonDir(this.batonDir);
     await fsp.mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(file, this.serialize(conversation.data));
+    // On disk a conversation holds no secret: not one the user typed, nor one a model quoted back.
+    const d = await redactValue(conversation.data);
+    await writeFileAtomic(file, this.serialize(d));
     const mtimeMs = (await fsp.stat(file)).mtimeMs;
-    const d = conversation.data;
     await this.updateIndex(async (entries) => {
       const rest = entries.filter((e) => e.id !== d.id);
       rest.push({ id: d.id, title: d.title, updatedAt: d.updatedAt, turns: d.turns.length, mtimeMs });
