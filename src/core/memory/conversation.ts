@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { LlmClient } from '../llm/client';
 import type { ChatMessage, TokenCounter, ToolCall } from '../llm/types';
 import { fenceUntrusted, UNTRUSTED_DATA_RULES } from '../prompt/fence';
+import { truncateToTokens } from '../prompt/truncate';
 import type { Trace } from '../trace';
 
 export const CONVERSATION_VERSION = 1;
@@ -272,20 +273,6 @@ function fit(turns: Turn[], from: number, summary: string | undefined, dropped: 
     while (msgs[0]?.role === 'tool') msgs.shift();
   }
   return msgs;
-}
-
-/** The longest prefix of `text` that, with a marker, counts at most `maxTokens`. */
-export function truncateToTokens(text: string, maxTokens: number, counter: TokenCounter): string {
-  if (counter.count(text) <= maxTokens) return text;
-  if (counter.count(TRUNCATED) > maxTokens) return '';
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (counter.count(text.slice(0, mid) + TRUNCATED) <= maxTokens) lo = mid;
-    else hi = mid - 1;
-  }
-  return text.slice(0, lo) + TRUNCATED;
 }
 
 export function titleFrom(question: string): string {
