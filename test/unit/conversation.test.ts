@@ -168,6 +168,28 @@ describe('Conversation', function () {
     assert.equal(conv.summary, undefined);
   });
 
+  it('lets the event loop run while it counts a long history, and stops when aborted', async () => {
+    const conv = new Conversation();
+    // Thirty pasted 100,000-character questions, each different, so nothing is counted from a cache.
+    for (let t = 0; t < 30; t++) {
+      conv.addUser(Array.from({ length: 9000 }, (_, w) => `w${t}x${w}`).join(' '));
+      conv.addAssistant(`answer ${t}`);
+    }
+    let turns = 0;
+    let spinning = true;
+    const spin = () => { if (spinning) { turns++; setImmediate(spin); } };
+    setImmediate(spin);
+    const history = await conv.historyFor(2000, counter);
+    spinning = false;
+    assert.ok(counter.countMessages(history) <= 2000);
+    assert.ok(turns > 2, `the event loop turned ${turns} times while the history was built`);
+
+    const abort = new AbortController();
+    const pending = conv.historyFor(2000, counter, { signal: abort.signal });
+    setImmediate(() => abort.abort(new Error('stopped by the test')));
+    await assert.rejects(pending, /stopped by the test/);
+  });
+
   it('truncates a single turn larger than the whole budget instead of failing', async () => {
     const conv = new Conversation();
     conv.addUser('hello');

@@ -18,6 +18,7 @@ import type { Trace } from '../trace';
 import { ensureBatonDir, writeFileAtomic } from '../util/atomicFile';
 import { contentHash } from '../util/hash';
 import { tryAcquireLock, type ReleaseLock } from '../util/lock';
+import { boundedPrefix } from '../util/prefix';
 
 export const MEMORY_DIR = 'memory';
 const INDEX_NAME = 'memory.json';
@@ -141,7 +142,8 @@ export class LongTermMemory {
   }
 
   /** The k items most similar to `query`, best first. */
-  async recall(query: string, k = 5): Promise<MemoryHit[]> {
+  async recall(text: string, k = 5): Promise<MemoryHit[]> {
+    const query = boundedPrefix(text); // recall reads the start of a long question
     if (k <= 0 || !query.trim()) return [];
     const items = await this.readItems();
     if (!items.length) return [];
