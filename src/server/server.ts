@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CodeActionKind, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ResponseError, ErrorCodes,
+  CodeActionKind, CodeActionRequest, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ResponseError, ErrorCodes,
   TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -13,13 +13,13 @@ import { findPackageRoot } from '../core/embed/createEmbedder';
 import { ConversationStore } from '../core/memory/conversationStore';
 import { BATON_DIR } from '../core/index/workspaceIndex';
 import type { ServerSettings } from '../protocol';
-import { codeActionsFor } from './codeActions';
+import { codeActionParamsSchema, codeActionsFor } from './codeActions';
 import { listConversations, openConversation } from './conversations';
 import { IndexService } from './indexService';
 import { listModels } from './models';
 import { handleAsk, handleRunWorkflow, type OrchestrationContext } from './orchestration';
 import { RemoteHost } from './remoteHost';
-import { notify, onRequest, type RequestHandler } from './rpc';
+import { notify, onRequest, onValidatedRequest, type RequestHandler } from './rpc';
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
 import { relativeInside } from '../core/util/paths';
@@ -97,25 +97,28 @@ export function startServer(connection: Connection): void {
   connection.onDidChangeWatchedFiles((change) => {
     if (!workspace) return;
     const ws = workspace;
-    if (change.changes.some((c) => affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
+    // A notification gets no answer: a malformed one is ignored.
+    const changes: unknown = change?.changes;
+    if (Array.isArray(changes) && changes.some((c: { uri?: unknown }) => typeof c?.uri === 'string' && affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
   });
   documents.onDidSave((e) => {
     if (workspace && affectsIndex(workspace.root, e.document.uri)) workspace.index.scheduleUpdate();
   });
 
-  connection.onCodeAction((params) => codeActionsFor(params));
+  // Not connection.onCodeAction: it reads the params (for progress tokens) before any handler could check them.
+  onValidatedRequest(connection, CodeActionRequest.method, codeActionParamsSchema, codeActionsFor);
 
   const handle = <M extends Parameters<typeof onRequest>[1]>(method: M, handler: RequestHandler<M>) => onRequest(connection, method, handler);
   handle('baton/ask', withWorkspace((ws, params, token) => handleAsk(ws.orchestration, params, token)));
   handle('baton/runWorkflow', withWorkspace((ws, params, token) => handleRunWorkflow(ws.orchestration, params, token)));
   handle('baton/search', withWorkspace((ws, params) => ws.index.search(params)));
-  handle('baton/cancel', async (params) => ({ cancelled: runs.cancel(String(params?.runId ?? '')) }));
+  handle('baton/cancel', async (params) => ({ cancelled: runs.cancel(params.runId) }));
   handle('baton/indexStatus', withWorkspace(async (ws) => ws.index.status));
   handle('baton/rebuildIndex', withWorkspace(async (ws, params, token) => {
     const abort = new AbortController();
     const subscription = token.onCancellationRequested(() => abort.abort(new Error('cancelled by the client')));
     try {
-      return await ws.index.rebuild(params.full === true, abort.signal);
+      return await ws.index.rebuild(params.full, abort.signal);
     } finally {
       subscription.dispose();
     }
