@@ -10,7 +10,9 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { findPackageRoot } from '../core/embed/createEmbedder';
+import { createTokenCounter } from '../core/llm/tokens';
 import { ConversationStore } from '../core/memory/conversationStore';
+import { memoryStorePreloadSteps } from '../core/memory/longTerm';
 import { BATON_DIR } from '../core/index/workspaceIndex';
 import type { ServerSettings } from '../protocol';
 import { codeActionParamsSchema, codeActionsFor } from './codeActions';
@@ -23,6 +25,11 @@ import { notify, onRequest, onValidatedRequest, type RequestHandler } from './rp
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
 import { relativeInside } from '../core/util/paths';
+
+/** Warming up starts once the first requests after `initialized` are answered, and leaves a gap
+ * after each step for whatever the client sent meanwhile. */
+const WARM_UP_DELAY_MS = 300;
+const WARM_UP_GAP_MS = 50;
 
 /** Everything that exists once the client named a workspace. */
 interface Workspace {
@@ -80,6 +87,7 @@ export function startServer(connection: Connection): void {
     }
     if (canListenToConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, undefined).catch(() => undefined);
     void workspace.index.update();
+    warmUp([() => createTokenCounter(effective().env.BATON_MODEL ?? '').count('warm up'), ...memoryStorePreloadSteps()]);
   });
 
   connection.onDidChangeConfiguration((change) => {
@@ -137,6 +145,22 @@ export function startServer(connection: Connection): void {
 
   documents.listen(connection);
   connection.listen();
+}
+
+/** Loads what loads in long synchronous steps (the tokenizer's tables, the memory store's modules:
+ * up to a few hundred milliseconds each) now, one step per turn of the event loop, rather than all
+ * inside the first question while the client waits for status or cancellation. */
+function warmUp(steps: Array<() => unknown>, delayMs = WARM_UP_DELAY_MS): void {
+  const [step, ...rest] = steps;
+  if (!step) return;
+  setTimeout(() => {
+    try {
+      step();
+    } catch {
+      // Loading again when first needed reports the problem there.
+    }
+    warmUp(rest, WARM_UP_GAP_MS);
+  }, delayMs).unref();
 }
 
 /** rootUri, else the first workspace folder, else rootPath; only an existing local folder counts. */
