@@ -9,6 +9,7 @@ import {
   TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { z } from 'zod';
 import { findPackageRoot } from '../core/embed/createEmbedder';
 import { createTokenCounter } from '../core/llm/tokens';
 import { ConversationStore } from '../core/memory/conversationStore';
@@ -25,6 +26,8 @@ import { notify, onRequest, onValidatedRequest, type RequestHandler } from './rp
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
 import { relativeInside } from '../core/util/paths';
+
+const watchedFilesSchema = z.object({ changes: z.array(z.looseObject({ uri: z.string() })) });
 
 /** Warming up starts once the first requests after `initialized` are answered, and leaves a gap
  * after each step for whatever the client sent meanwhile. */
@@ -106,8 +109,8 @@ export function startServer(connection: Connection): void {
     if (!workspace) return;
     const ws = workspace;
     // A notification gets no answer: a malformed one is ignored.
-    const changes: unknown = change?.changes;
-    if (Array.isArray(changes) && changes.some((c: { uri?: unknown }) => typeof c?.uri === 'string' && affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
+    const parsed = watchedFilesSchema.safeParse(change);
+    if (parsed.success && parsed.data.changes.some((c) => affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
   });
   documents.onDidSave((e) => {
     if (workspace && affectsIndex(workspace.root, e.document.uri)) workspace.index.scheduleUpdate();
