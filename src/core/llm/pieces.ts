@@ -12,8 +12,9 @@
 //     ASCII letter or digit ("foo|(" , "1|,").
 // A stretch with none of these for MAX_RUN bytes is cut anyway, never inside a surrogate
 // pair: the count of such a run may be off by a token or so per cut, which a budget can absorb.
-// Cuts depend only on the text before them, so a piece of a prefix is a prefix of a piece, and
-// where the text has exact cuts the pre-tokens are the whole text's, which gpt-tokenizer caches.
+// Forced cuts depend only on the text before them, so a prefix is cut where the whole text is and
+// counts the same up to its end; and where the text has exact cuts its pre-tokens are the whole
+// text's, which gpt-tokenizer caches, so counting the same text again is cheap.
 
 /** Longest stretch without an exact cut, in UTF-8 bytes or so, before it is cut regardless. */
 export const MAX_RUN = 96;
