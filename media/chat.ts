@@ -2,7 +2,7 @@
 // renderer. Every message from the extension is validated (parseToWebview) before it touches state;
 // every message to it is one of the typed FromWebview shapes.
 import './zodConfig'; // before anything that builds a zod schema
-import { parseToWebview, type FromWebview } from '../src/protocol';
+import { MAX_QUESTION_CHARS, parseToWebview, type FromWebview } from '../src/protocol';
 import { isValidCitation } from './citations';
 import { MessageList } from './render';
 import { initialState, reduce, restoreState, streamingId, type ChatState } from './state';
@@ -13,8 +13,6 @@ interface VsCodeApi {
   setState(state: unknown): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
-
-const MAX_QUESTION = 100_000; // fromWebviewSchema's limit
 
 const vscode = acquireVsCodeApi();
 const post = (message: FromWebview): void => vscode.postMessage(message);
@@ -123,8 +121,8 @@ window.addEventListener('message', (event: MessageEvent) => {
 function send(): void {
   const question = ui.input.value.trim();
   if (!question || streamingId(state) !== null) return;
-  if (question.length > MAX_QUESTION) {
-    ui.status.textContent = `The question is too long (over ${MAX_QUESTION} characters).`;
+  if (question.length > MAX_QUESTION_CHARS) {
+    ui.status.textContent = `The question is too long (over ${MAX_QUESTION_CHARS} characters).`;
     return;
   }
   post(ui.model.value ? { type: 'ask', question, model: ui.model.value } : { type: 'ask', question });

@@ -3,8 +3,43 @@
 //    `HostRequests` (server asks the editor: diagnostics, approvals, edits, commands);
 //  - extension <-> chat webview (postMessage): `ToWebview` / `FromWebview`, validated on receipt
 //    with the zod schemas below, since a webview's messages are untrusted input.
+// Every request's params have a zod schema next to their type (`requestParamsSchemas`), checked at
+// compile time to parse to exactly that type: the server validates each request with it, so a
+// handler only ever sees well-formed, size-capped params.
 // Plain types and zod only: the webview bundle imports this file too, so no Node or vscode imports.
 import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Limits: what a client may send. Past them a request is refused with InvalidParams at once,
+// before any work, so no input can tie the server up.
+// ---------------------------------------------------------------------------------------------
+
+/** A question (the chat's own limit too). */
+export const MAX_QUESTION_CHARS = 100_000;
+/** The text of an editor selection: about 4,000 lines of code. */
+export const MAX_SELECTION_CHARS = 200_000;
+/** A search query. */
+export const MAX_QUERY_CHARS = 10_000;
+/** All the strings of a workflow's input together (keys included). */
+export const MAX_WORKFLOW_INPUT_CHARS = 400_000;
+/** Ids, names and model names. */
+export const MAX_ID_CHARS = 200;
+export const MAX_PATH_CHARS = 4096;
+
+/** A string of at most `max` characters whose error says what it is and by how much it is over. */
+function cappedText(what: string, max: number) {
+  return z.string().max(max, { error: (issue) => `${what} is too long: ${String(issue.input).length} characters, at most ${max}` });
+}
+const idSchema = z.string().min(1).max(MAX_ID_CHARS);
+const lineSchema = z.number().int().min(1);
+
+/** True when A and B are the same type (not merely assignable). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+
+/** Declares a schema for the interface T: compiling fails unless the schema parses to exactly T. */
+function schemaFor<T>() {
+  return <S extends z.ZodType<T>>(schema: S & (Same<z.output<S>, T> extends true ? unknown : { __schemaDoesNotMatchItsType: T })): S => schema;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Shared shapes
@@ -43,6 +78,13 @@ export interface SelectionDto {
   startLine: number;
   endLine: number;
 }
+export const selectionSchema = schemaFor<SelectionDto>()(z.object({
+  path: z.string().min(1).max(MAX_PATH_CHARS),
+  language: z.string().max(MAX_ID_CHARS),
+  text: cappedText('the selection', MAX_SELECTION_CHARS),
+  startLine: lineSchema,
+  endLine: lineSchema,
+}).refine((s) => s.endLine >= s.startLine, { error: 'endLine is before startLine', path: ['endLine'] }));
 
 export type IndexState = 'starting' | 'indexing' | 'indexed' | 'error';
 
@@ -78,6 +120,14 @@ export interface AskParams {
   activeFile?: string;
   selection?: SelectionDto;
 }
+export const askParamsSchema = schemaFor<AskParams>()(z.object({
+  runId: idSchema,
+  question: cappedText('the question', MAX_QUESTION_CHARS).refine((q) => q.trim().length > 0, { error: 'the question is empty' }),
+  conversationId: z.string().max(MAX_ID_CHARS).optional(),
+  model: z.string().max(MAX_ID_CHARS).optional(),
+  activeFile: z.string().max(MAX_PATH_CHARS).optional(),
+  selection: selectionSchema.optional(),
+}));
 
 export interface AskResponse {
   answer: string;
@@ -95,6 +145,41 @@ export interface RunWorkflowParams {
   workflow: string;
   input: Record<string, unknown>;
 }
+export const runWorkflowParamsSchema = schemaFor<RunWorkflowParams>()(z.object({
+  runId: idSchema,
+  workflow: idSchema,
+  // Any JSON the workflow declares; its size is capped here, the types are the workflow's to check.
+  // The inputs the built-ins share are held to their own shapes.
+  input: z.record(z.string(), z.unknown()).superRefine((input, ctx) => {
+    const size = jsonSize(input, MAX_WORKFLOW_INPUT_CHARS);
+    if (size === 'deep') ctx.addIssue({ code: 'custom', message: `input is nested more than ${MAX_JSON_DEPTH} levels deep` });
+    else if (size > MAX_WORKFLOW_INPUT_CHARS) ctx.addIssue({ code: 'custom', message: `input is too large: over ${MAX_WORKFLOW_INPUT_CHARS} characters` });
+    for (const [key, schema] of [['selection', selectionSchema], ['question', askParamsSchema.shape.question]] as const) {
+      if (input[key] === undefined) continue;
+      const parsed = schema.safeParse(input[key]);
+      for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path] });
+    }
+  }),
+}));
+
+const MAX_JSON_DEPTH = 32;
+
+/** About the characters `value` takes as JSON, counted only until past `limit`; 'deep' when it
+ * nests deeper than MAX_JSON_DEPTH. */
+function jsonSize(value: unknown, limit: number, depth = 0): number | 'deep' {
+  if (depth > MAX_JSON_DEPTH) return 'deep';
+  if (typeof value === 'string') return value.length + 2;
+  if (value === null || typeof value !== 'object') return String(value).length;
+  let size = 2;
+  const entries: Array<[string, unknown]> = Array.isArray(value) ? value.map((v) => ['', v]) : Object.entries(value);
+  for (const [key, item] of entries) {
+    const inner = jsonSize(item, limit - size, depth + 1);
+    if (inner === 'deep') return inner;
+    size += key.length + inner + 2;
+    if (size > limit) return size;
+  }
+  return size;
+}
 
 export interface RunWorkflowResponse {
   outputs: Record<string, unknown>;
@@ -108,6 +193,11 @@ export interface SearchParams {
   k?: number;
   mode?: 'hybrid' | 'lexical' | 'dense';
 }
+export const searchParamsSchema = schemaFor<SearchParams>()(z.object({
+  query: cappedText('the query', MAX_QUERY_CHARS),
+  k: z.number().int().min(1).optional(),
+  mode: z.enum(['hybrid', 'lexical', 'dense']).optional(),
+}));
 
 export interface SearchResponse {
   results: SearchHit[];
@@ -118,11 +208,22 @@ export interface SearchResponse {
 export interface CancelParams {
   runId: string;
 }
+export const cancelParamsSchema = schemaFor<CancelParams>()(z.object({ runId: idSchema }));
 
 export interface RebuildIndexParams {
   /** Drop the stored index first (the embedding cache is kept). */
   full: boolean;
 }
+export const rebuildIndexParamsSchema = schemaFor<RebuildIndexParams>()(z.object({ full: z.boolean() }));
+
+/** Requests without parameters take an empty object (or none); extra fields are ignored. */
+export type NoParams = Record<string, never>;
+export const noParamsSchema = schemaFor<NoParams>()(z.object({}));
+
+export interface ConversationParams {
+  id: string;
+}
+export const conversationParamsSchema = schemaFor<ConversationParams>()(z.object({ id: idSchema }));
 
 export interface ModelsResponse {
   /** The chat model used when none is picked. */
@@ -177,13 +278,26 @@ export interface Requests {
   'baton/runWorkflow': [RunWorkflowParams, RunWorkflowResponse];
   'baton/search': [SearchParams, SearchResponse];
   'baton/cancel': [CancelParams, { cancelled: boolean }];
-  'baton/indexStatus': [Record<string, never>, IndexStatus];
+  'baton/indexStatus': [NoParams, IndexStatus];
   'baton/rebuildIndex': [RebuildIndexParams, IndexStatus];
-  'baton/models': [Record<string, never>, ModelsResponse];
-  'baton/conversations': [Record<string, never>, ConversationSummary[]];
-  'baton/conversation': [{ id: string }, ConversationResponse];
+  'baton/models': [NoParams, ModelsResponse];
+  'baton/conversations': [NoParams, ConversationSummary[]];
+  'baton/conversation': [ConversationParams, ConversationResponse];
 }
 export type RequestMethod = keyof Requests;
+
+/** The params schema of every request: the server validates each request with its own. */
+export const requestParamsSchemas: { readonly [M in RequestMethod]: z.ZodType<Requests[M][0]> } = {
+  'baton/ask': askParamsSchema,
+  'baton/runWorkflow': runWorkflowParamsSchema,
+  'baton/search': searchParamsSchema,
+  'baton/cancel': cancelParamsSchema,
+  'baton/indexStatus': noParamsSchema,
+  'baton/rebuildIndex': rebuildIndexParamsSchema,
+  'baton/models': noParamsSchema,
+  'baton/conversations': noParamsSchema,
+  'baton/conversation': conversationParamsSchema,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Server -> extension notifications
@@ -246,7 +360,7 @@ const citationSchema = z.object({
 /** Webview -> extension. */
 export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('ask'), question: z.string().min(1).max(100_000), model: z.string().max(200).optional() }),
+  z.object({ type: z.literal('ask'), question: z.string().min(1).max(MAX_QUESTION_CHARS), model: z.string().max(MAX_ID_CHARS).optional() }),
   z.object({ type: z.literal('stop') }),
   z.object({ type: z.literal('newConversation') }),
   z.object({ type: z.literal('openConversation'), id: z.string().regex(/^[\w-]{1,100}$/) }),

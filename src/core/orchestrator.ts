@@ -292,7 +292,8 @@ function retrievalOnly(results: SearchResult[], note: string, conversationId: st
   };
 }
 
-const CITATION = /([\w@.\-/]+\.[\w]+):(\d+)(?:-(\d+))?/g;
+// Starts only where a path can start: retrying inside every long run made a long answer quadratic.
+const CITATION = /(?<![\w@.\-/])([\w@.\-/]+\.[\w]+):(\d+)(?:-(\d+))?/g;
 
 /** The locations the answer cites that exist in the index, else the retrieved context it was given. */
 function citedSources(answer: string, retrieved: SearchResult[], index: OpenedIndex): Citation[] {

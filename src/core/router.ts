@@ -6,6 +6,7 @@
 import type { Embedder } from './embed/types';
 import type { LexicalIndex } from './index/lexical';
 import type { TaskKind } from './llm/models';
+import { boundedPrefix } from './util/prefix';
 
 export type WorkflowId = 'ask' | 'explain' | 'generate' | 'fix' | 'tests' | 'search';
 
@@ -146,14 +147,18 @@ function shape(workflow: WorkflowId): Pick<Route, 'workflow' | 'role' | 'task'> 
 }
 
 export async function route(request: RouteRequest, deps: RouteDeps = {}): Promise<Route> {
-  const text = request.text.trim();
+  // Routing reads the start of a long request only: its cost (the embedding above all) must not
+  // grow with a pasted 100,000-character question. A lookup is a short request, never a cut one.
+  const whole = request.text.trim();
+  const text = boundedPrefix(whole).trim();
+  const short = text.length === whole.length;
 
   // 1. An explicit command: the user said what they want.
   const command = /^\/([a-z]+)\b\s*([\s\S]*)$/i.exec(text);
   if (command && COMMANDS[command[1].toLowerCase()]) {
     const workflow = COMMANDS[command[1].toLowerCase()];
     const rest = command[2].trim();
-    const found = workflow === 'search' && rest ? resolveSymbol(rest.replace(/^\x60|\x60$|\(\)$/g, ''), deps.lexical) : undefined;
+    const found = workflow === 'search' && rest && short ? resolveSymbol(rest.replace(/^\x60|\x60$|\(\)$/g, ''), deps.lexical) : undefined;
     return {
       ...shape(workflow), confidence: 1, via: 'rule',
       ...(found ? { symbol: found, lookup: 'definition' as const } : {}),
@@ -162,7 +167,7 @@ export async function route(request: RouteRequest, deps: RouteDeps = {}): Promis
   }
 
   // 2. A lookup of a symbol the index knows: answered from the index, no model needed.
-  for (const { re, lookup } of LOOKUPS) {
+  for (const { re, lookup } of short ? LOOKUPS : []) {
     const m = re.exec(text);
     const found = m ? resolveSymbol(m[1], deps.lexical) : undefined;
     if (found) return { ...shape('search'), confidence: 0.95, via: 'rule', symbol: found, lookup, reason: `${lookup} lookup of ${found}, resolved in the index` };

@@ -1,7 +1,7 @@
 // ChatBackend over the language client: what the chat view (chatView.ts) calls.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { AskParams, AskResponse, Citation, ConversationResponse, ConversationSummary, ModelsResponse, RunProgress } from '../protocol';
+import { MAX_SELECTION_CHARS, type AskParams, type AskResponse, type Citation, type ConversationResponse, type ConversationSummary, type ModelsResponse, type RunProgress } from '../protocol';
 import type { ChatAskRequest, ChatBackend } from './chatBackend';
 import { reviewAndApply } from './diffReview';
 import type { Services } from './services';
@@ -29,7 +29,9 @@ export class ExtensionChatBackend implements ChatBackend {
     const editor = this.svc.editors.current();
     if (editor) {
       params.activeFile = protocolPath(editor.document.uri);
-      if (!editor.selection.isEmpty) params.selection = selectionDto(editor.document, editor.selection);
+      const selection = editor.selection.isEmpty ? undefined : selectionDto(editor.document, editor.selection);
+      // Only steering context: one past the server's cap is left out rather than the question refused.
+      if (selection && selection.text.length <= MAX_SELECTION_CHARS) params.selection = selection;
     }
     const done = this.svc.client.request('baton/ask', params).finally(unlisten);
     return { runId, done };

@@ -10,8 +10,7 @@ export async function listConversations(store: ConversationStore, log: (m: strin
   return all.filter((c) => !c.error).map(({ id, title, updatedAt, turns }) => ({ id, title, updatedAt, turns }));
 }
 
-export async function openConversation(store: ConversationStore, id: unknown): Promise<ConversationResponse> {
-  if (typeof id !== 'string') throw new ClientError('id must be a string');
+export async function openConversation(store: ConversationStore, id: string): Promise<ConversationResponse> {
   let conversation;
   try {
     conversation = await store.open(id);

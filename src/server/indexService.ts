@@ -8,7 +8,6 @@ import type { Embedder, EmbedderSpec } from '../core/embed/types';
 import { batonDirOf, buildWorkspaceIndex } from '../core/index/workspaceIndex';
 import type { IndexStatus, SearchParams, SearchResponse } from '../protocol';
 import { IndexStatusReporter } from './indexStatus';
-import { ClientError } from './rpc';
 import type { Effective } from './settings';
 import { WarmIndex, type IndexLease } from './warmIndex';
 import { forEditor } from './wording';
@@ -101,10 +100,10 @@ export class IndexService {
   }
 
   async search(params: SearchParams): Promise<SearchResponse> {
-    const query = typeof params.query === 'string' ? params.query : '';
-    const k = Number.isInteger(params.k) && params.k! > 0 ? Math.min(params.k!, 100) : 10;
+    // Validated params (protocol.ts): a string query, a positive integer k, a known mode.
+    const { query } = params;
+    const k = Math.min(params.k ?? 10, 100);
     const mode = params.mode ?? 'hybrid';
-    if (!['hybrid', 'lexical', 'dense'].includes(mode)) throw new ClientError(`mode must be hybrid, lexical or dense, got ${JSON.stringify(mode)}`);
     for (let attempt = 0; ; attempt++) {
       const lease = await this.warm.acquire();
       if (!lease) return { results: [], mode, notices: [this.status.state === 'error' ? `no index: ${this.status.message}` : 'the workspace is being indexed; try again in a moment'] };

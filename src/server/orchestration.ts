@@ -40,8 +40,8 @@ interface RunIO {
   onWait(wait: LlmWait): void;
 }
 
+/** `params` are validated (rpc.ts, protocol.ts's schemas): shapes and sizes need no checking here. */
 export async function handleAsk(ctx: OrchestrationContext, params: AskParams, token: CancellationToken): Promise<AskResponse> {
-  if (typeof params.question !== 'string' || !params.question.trim()) throw new ClientError('question must be a non-empty string');
   return withRun(ctx, params.runId, clip(params.question, 80), token, async (io) => {
     const lease = await ctx.index.acquire(io.signal);
     try {
@@ -50,7 +50,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
       const result = await ask({
         host: ctx.host,
         question: params.question,
-        selection: validSelection(params.selection),
+        selection: params.selection,
         format: 'markdown',
         model: params.model || undefined,
         conversationId: params.conversationId || undefined,
@@ -83,9 +83,7 @@ export async function handleAsk(ctx: OrchestrationContext, params: AskParams, to
 }
 
 export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWorkflowParams, token: CancellationToken): Promise<RunWorkflowResponse> {
-  if (typeof params.workflow !== 'string' || !params.workflow) throw new ClientError('workflow must be a workflow id');
-  const input = params.input ?? {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw new ClientError('input must be an object');
+  const { input } = params;
   return withRun(ctx, params.runId, `workflow ${params.workflow}`, token, async (io) => {
     // Retrieval is optional for a workflow: without an index its retrieve nodes return nothing.
     let lease: IndexLease | null = null;
@@ -181,12 +179,4 @@ function sayEffectiveProblems(ctx: OrchestrationContext, effective: Effective, i
 
 function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
-/** The client's selection when it has the expected shape (a malformed one is ignored, not fatal). */
-function validSelection(selection: AskParams['selection']): AskParams['selection'] {
-  if (!selection || typeof selection !== 'object') return undefined;
-  const { path, text, startLine, endLine, language } = selection;
-  if (typeof path !== 'string' || typeof text !== 'string' || !Number.isInteger(startLine) || !Number.isInteger(endLine)) return undefined;
-  return { path, text, startLine, endLine, language: typeof language === 'string' ? language : 'text' };
 }

@@ -5,25 +5,35 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CodeActionKind, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ResponseError, ErrorCodes,
+  CodeActionKind, CodeActionRequest, DidChangeConfigurationNotification, DidChangeWatchedFilesNotification, ResponseError, ErrorCodes,
   TextDocuments, TextDocumentSyncKind, type Connection, type InitializeParams, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { z } from 'zod';
 import { findPackageRoot } from '../core/embed/createEmbedder';
+import { createTokenCounter } from '../core/llm/tokens';
 import { ConversationStore } from '../core/memory/conversationStore';
+import { memoryStorePreloadSteps } from '../core/memory/longTerm';
 import { BATON_DIR } from '../core/index/workspaceIndex';
 import type { ServerSettings } from '../protocol';
-import { codeActionsFor } from './codeActions';
+import { codeActionParamsSchema, codeActionsFor } from './codeActions';
 import { listConversations, openConversation } from './conversations';
 import { IndexService } from './indexService';
 import { listModels } from './models';
 import { handleAsk, handleRunWorkflow, type OrchestrationContext } from './orchestration';
 import { RemoteHost } from './remoteHost';
-import { notify, onRequest, type RequestHandler } from './rpc';
+import { notify, onRequest, onValidatedRequest, type RequestHandler } from './rpc';
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
 import { relativeInside } from '../core/util/paths';
 import { decideTrust } from '../core/security/workspaceTrust';
+
+const watchedFilesSchema = z.object({ changes: z.array(z.looseObject({ uri: z.string() })) });
+
+/** Warming up starts once the first requests after `initialized` are answered, and leaves a gap
+ * after each step for whatever the client sent meanwhile. */
+const WARM_UP_DELAY_MS = 300;
+const WARM_UP_GAP_MS = 50;
 
 /** Everything that exists once the client named a workspace. */
 interface Workspace {
@@ -92,6 +102,7 @@ export function startServer(connection: Connection, opts: ServerOptions = {}): v
     }
     if (canListenToConfiguration) void connection.client.register(DidChangeConfigurationNotification.type, undefined).catch(() => undefined);
     void workspace.index.update();
+    warmUp([() => createTokenCounter(effective().env.BATON_MODEL ?? '').count('warm up'), ...memoryStorePreloadSteps()]);
   });
 
   connection.onDidChangeConfiguration((change) => {
@@ -109,25 +120,28 @@ export function startServer(connection: Connection, opts: ServerOptions = {}): v
   connection.onDidChangeWatchedFiles((change) => {
     if (!workspace) return;
     const ws = workspace;
-    if (change.changes.some((c) => affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
+    // A notification gets no answer: a malformed one is ignored.
+    const parsed = watchedFilesSchema.safeParse(change);
+    if (parsed.success && parsed.data.changes.some((c) => affectsIndex(ws.root, c.uri))) ws.index.scheduleUpdate();
   });
   documents.onDidSave((e) => {
     if (workspace && affectsIndex(workspace.root, e.document.uri)) workspace.index.scheduleUpdate();
   });
 
-  connection.onCodeAction((params) => codeActionsFor(params));
+  // Not connection.onCodeAction: it reads the params (for progress tokens) before any handler could check them.
+  onValidatedRequest(connection, CodeActionRequest.method, codeActionParamsSchema, codeActionsFor);
 
   const handle = <M extends Parameters<typeof onRequest>[1]>(method: M, handler: RequestHandler<M>) => onRequest(connection, method, handler);
   handle('baton/ask', withWorkspace((ws, params, token) => handleAsk(ws.orchestration, params, token)));
   handle('baton/runWorkflow', withWorkspace((ws, params, token) => handleRunWorkflow(ws.orchestration, params, token)));
   handle('baton/search', withWorkspace((ws, params) => ws.index.search(params)));
-  handle('baton/cancel', async (params) => ({ cancelled: runs.cancel(String(params?.runId ?? '')) }));
+  handle('baton/cancel', async (params) => ({ cancelled: runs.cancel(params.runId) }));
   handle('baton/indexStatus', withWorkspace(async (ws) => ws.index.status));
   handle('baton/rebuildIndex', withWorkspace(async (ws, params, token) => {
     const abort = new AbortController();
     const subscription = token.onCancellationRequested(() => abort.abort(new Error('cancelled by the client')));
     try {
-      return await ws.index.rebuild(params.full === true, abort.signal);
+      return await ws.index.rebuild(params.full, abort.signal);
     } finally {
       subscription.dispose();
     }
@@ -146,6 +160,22 @@ export function startServer(connection: Connection, opts: ServerOptions = {}): v
 
   documents.listen(connection);
   connection.listen();
+}
+
+/** Loads what loads in long synchronous steps (the tokenizer's tables, the memory store's modules:
+ * up to a few hundred milliseconds each) now, one step per turn of the event loop, rather than all
+ * inside the first question while the client waits for status or cancellation. */
+function warmUp(steps: Array<() => unknown>, delayMs = WARM_UP_DELAY_MS): void {
+  const [step, ...rest] = steps;
+  if (!step) return;
+  setTimeout(() => {
+    try {
+      step();
+    } catch {
+      // Loading again when first needed reports the problem there.
+    }
+    warmUp(rest, WARM_UP_GAP_MS);
+  }, delayMs).unref();
 }
 
 /** rootUri, else the first workspace folder, else rootPath; only an existing local folder counts. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeTokens, computeTerms, packTermCounts, queryTokens, stem, STOPWORDS, unpackTermCounts } from '../../src/core/index/codeTokens';
 import type { Chunk, ChunkTerms } from '../../src/core/index/types';
+import { QUERY_PREFIX_CHARS } from '../../src/core/util/prefix';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -69,6 +70,14 @@ describe('codeTokens', () => {
     assert.deepEqual(queryTokens('parsing Users'), codeTokens('parse user'));
     assert.deepEqual(queryTokens('getUserNames'), codeTokens('getUserName'));
     assert.deepEqual(queryTokens('where is the file parsed?'), ['file', 'pars']);
+  });
+
+  it('reads only the start of a very long query', () => {
+    const words = Array.from({ length: 20_000 }, (_, i) => `term${i}`).join(' ');
+    const terms = queryTokens(`parse invoice ${words}`);
+    assert.deepEqual(terms.slice(0, 2), ['pars', 'invoic']);
+    assert.ok(terms.length < QUERY_PREFIX_CHARS / 2, `${terms.length} terms`);
+    assert.ok(!terms.includes('term19999'));
   });
 
   it('tokenises real code into identifier words', () => {

@@ -8,6 +8,7 @@ import { Retriever } from '../../src/core/index/retriever';
 import { IndexStore } from '../../src/core/index/store';
 import { batonDirOf } from '../../src/core/index/workspaceIndex';
 import { ROUTE_EXAMPLES, route, type WorkflowId } from '../../src/core/router';
+import { QUERY_PREFIX_CHARS } from '../../src/core/util/prefix';
 import { makeWorkspace, type TempWorkspace } from '../helpers/workspace';
 
 /** Paraphrases written without looking at the router's scores; none is in ROUTE_EXAMPLES. */
@@ -124,6 +125,25 @@ describe('router', function () {
       const r = await route({ text: 'where is retryWithBackoff defined' }, {});
       assert.equal(r.symbol, undefined);
       assert.equal(r.via, 'default');
+    });
+  });
+
+  describe('long requests', () => {
+    it('embed only the start of a 100,000-character request, and are never lookups', async () => {
+      const seen: number[] = [];
+      const spy: Embedder = {
+        id: embedder.id,
+        get dimensions() { return embedder.dimensions; },
+        init: (signal) => embedder.init(signal),
+        embed: (texts, kind, signal) => { seen.push(...texts.map((t) => t.length)); return embedder.embed(texts, kind, signal); },
+        dispose: async () => undefined,
+      };
+      const long = `where is retryWithBackoff defined ${'and why '.repeat(12_500)}`;
+      const r = await route({ text: long }, { embedder: spy, lexical });
+      assert.equal(r.symbol, undefined, 'a lookup is a short request');
+      assert.ok(seen.length > 0 && Math.max(...seen) <= QUERY_PREFIX_CHARS, JSON.stringify(seen.slice(-3)));
+      const command = await route({ text: `/search ${'a'.repeat(100_000)}` }, { lexical });
+      assert.deepEqual([command.workflow, command.via, command.symbol], ['search', 'rule', undefined]);
     });
   });
 

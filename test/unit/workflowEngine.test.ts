@@ -10,7 +10,7 @@ import { createCoreToolRegistry } from '../../src/core/tools/registry';
 import { Trace } from '../../src/core/trace';
 import { runWorkflow, WorkflowRunError, type WorkflowRunOptions } from '../../src/core/workflow/engine';
 import { loadBuiltinWorkflows } from '../../src/core/workflow/loader';
-import { codeFunctions, type CodeFunction, type WorkflowServices } from '../../src/core/workflow/nodes';
+import { codeFunctions, extractCodeBlock, type CodeFunction, type WorkflowServices } from '../../src/core/workflow/nodes';
 import { parseWorkflow, type WorkflowDefinition, type WorkflowInput } from '../../src/core/workflow/schema';
 import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
 import { seededRandom } from '../helpers/seededRandom';
@@ -425,5 +425,28 @@ describe('workflow engine', function () {
       const def = loadBuiltinWorkflows().get('document')!.definition;
       await assert.rejects(runWorkflow(def, { input: {}, services: { trace: new Trace(), llm, retriever: index.retriever } }), /input "selection" is required/);
     });
+  });
+});
+
+describe('extractCodeBlock', () => {
+  it('takes the first fenced block, or the whole text', () => {
+    assert.equal(extractCodeBlock('Here:\n```ts\nconst a = 1;\n```\nDone.'), 'const a = 1;');
+    assert.equal(extractCodeBlock('  ~~~~\ninner ``` x\n  ~~~~\n'), 'inner ``` x');
+    assert.equal(extractCodeBlock('  plain text  '), 'plain text');
+  });
+
+  it('costs linear time on a long run of backticks (a model can answer anything)', () => {
+    const best = (n: number) => {
+      let ms = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const text = '`'.repeat(n);
+        const start = process.hrtime.bigint();
+        extractCodeBlock(text);
+        ms = Math.min(ms, Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      return ms;
+    };
+    const ratio = best(100_000) / Math.max(0.05, best(10_000));
+    assert.ok(ratio < 40, `ten times the text cost ${ratio.toFixed(1)}x`);
   });
 });

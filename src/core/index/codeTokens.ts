@@ -2,6 +2,7 @@
 // same normalisation (split identifiers, lowercase, drop noise, light stemming) so that
 // "getUserNames", "get_user_name" and "user name" meet on the same terms.
 import type { Chunk, ChunkTerms } from './types';
+import { boundedPrefix } from '../util/prefix';
 
 /** Identifier-like runs: letters, digits, `_`, `$`, and hyphens joining word characters
  * (kebab-case). Unicode letters count, so non-ASCII identifiers survive. */
@@ -122,9 +123,10 @@ export function codeTokens(text: string, options: TokenOptions = {}): string[] {
   return out;
 }
 
-/** Terms of a search query: exactly the document normalisation, so both sides meet. */
+/** Terms of a search query (its first QUERY_PREFIX_CHARS): exactly the document normalisation, so
+ * both sides meet. */
 export function queryTokens(query: string): string[] {
-  return codeTokens(query);
+  return codeTokens(boundedPrefix(query));
 }
 
 // Layout of ChunkTerms.counts: one int32 per term holding its count in each field. Clamped,

@@ -6,6 +6,7 @@ import { fuseRankings, type FusionInput } from './fusion';
 import type { IndexStore } from './store';
 import type { RankedChunk, RetrievalSource, SearchResult } from './types';
 import type { Embedder } from '../embed/types';
+import { boundedPrefix } from '../util/prefix';
 
 export type SearchMode = 'hybrid' | 'lexical' | 'dense';
 
@@ -81,7 +82,8 @@ export class Retriever {
     const k = opts.k ?? 10;
     const wanted = opts.mode ?? 'hybrid';
     const notices: string[] = [];
-    const trimmed = query.trim();
+    // A search reads the start of a long query (a whole pasted question): embedding and BM25 cost grow with it.
+    const trimmed = boundedPrefix(query.trim()).trim();
     if (!trimmed) return { results: [], mode: wanted, notices: ['empty query'] };
 
     let dense: RankedChunk[] | null = null;

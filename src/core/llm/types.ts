@@ -78,11 +78,23 @@ export interface ChatResult {
   finishReason: string;
 }
 
-/** Counts tokens for one model family; an estimate where no tokenizer is known. */
+/** A token count, and whether it is exact or an estimate. */
+export interface TokenCount {
+  tokens: number;
+  exact: boolean;
+}
+
+/** Counts tokens for one model family; an estimate where no tokenizer is known. Every method
+ * costs time linear in the text it reads. */
 export interface TokenCounter {
   count(text: string): number;
+  /** count(text), saying whether it is exact: very long texts are estimated even by exact counters. */
+  measure(text: string): TokenCount;
+  /** Length of the longest prefix of `text` counting at most `maxTokens`; reads the text only as
+   * far as the budget reaches, so cutting a huge text to a small budget costs little. */
+  fit(text: string, maxTokens: number): number;
   /** Cost of a whole message list, including per-message overhead. */
   countMessages(messages: ChatMessage[]): number;
-  /** true when `count` is exact for the model, false for an estimate. */
+  /** true when `count` is exact for the model (texts of ordinary length), false for an estimate. */
   readonly exact: boolean;
 }

@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import type { LlmClient } from '../llm/client';
 import type { ChatMessage, TokenCounter, ToolCall } from '../llm/types';
 import { fenceUntrusted, UNTRUSTED_DATA_RULES } from '../prompt/fence';
+import { truncateToTokens } from '../prompt/truncate';
 import type { Trace } from '../trace';
+import { Pacer } from '../util/yield';
 
 export const CONVERSATION_VERSION = 1;
 
@@ -154,8 +156,13 @@ export class Conversation {
     const cached = this.data.summary;
     let start = Math.min(cached?.coveredTurns ?? 0, n);
     // suffix[i]: tokens of turns i..n-1 as messages (turns already in the summary are never counted).
+    // Counted once, pausing between turns: a long conversation of pasted files is a lot of text.
     const suffix = new Array<number>(n + 1).fill(0);
-    for (let i = n - 1; i >= start; i--) suffix[i] = suffix[i + 1] + counter.countMessages([turnMessage(turns[i])]) - base;
+    const pacer = new Pacer(20, opts.signal);
+    for (let i = n - 1; i >= start; i--) {
+      suffix[i] = suffix[i + 1] + counter.countMessages([turnMessage(turns[i])]) - base;
+      await pacer.tick();
+    }
 
     let summary = cached && start > 0 ? cached.text : undefined;
     let dropped = this.data.omittedTurns ?? 0;
@@ -183,7 +190,7 @@ export class Conversation {
         start = cut;
       }
     }
-    return fit(turns, start, summary, dropped, budget, counter);
+    return fit(turns, suffix, start, summary, dropped, budget, counter);
   }
 
   private base(): TurnBase {
@@ -239,53 +246,41 @@ function lastNonTool(turns: Turn[], start: number): number {
 }
 
 /** Assembles the history and, as a safety net, shrinks it until it fits: oldest verbatim turns
- * first, then the summary, then the longest messages. */
-function fit(turns: Turn[], from: number, summary: string | undefined, dropped: number, budget: number, counter: TokenCounter): ChatMessage[] {
+ * first, then the summary, then the longest messages. `suffix` holds the turns' counts, so no turn
+ * is counted again however many are dropped. */
+function fit(
+  turns: Turn[], suffix: number[], from: number, summary: string | undefined, dropped: number, budget: number, counter: TokenCounter,
+): ChatMessage[] {
   const build = () => [...headMessages(summary, dropped), ...turns.slice(from).map(turnMessage)];
+  const tokens = () => counter.countMessages(headMessages(summary, dropped)) + suffix[from];
   const last = lastNonTool(turns, from);
   // A tool result never opens the history: its call would be missing.
   while (from < turns.length && turns[from].role === 'tool') { from++; dropped++; }
-  let msgs = build();
-  while (counter.countMessages(msgs) > budget && from < last) {
+  while (tokens() > budget && from < last) {
     let next = from + 1;
     while (next < last && turns[next].role === 'tool') next++;
     dropped += next - from;
     from = next;
-    msgs = build();
   }
-  if (summary && counter.countMessages(msgs) > budget) {
-    const room = budget - counter.countMessages(headMessages(undefined, dropped)) - counter.countMessages(turns.slice(from).map(turnMessage))
-      - counter.countMessages([{ role: 'system', content: SUMMARY_HEADING }]) + counter.countMessages([]);
+  if (summary && tokens() > budget) {
+    const room = budget - counter.countMessages(headMessages(undefined, dropped)) - suffix[from]
+      - counter.countMessages([{ role: 'system', content: SUMMARY_HEADING }]);
     summary = room >= MIN_SUMMARY_TOKENS ? truncateToTokens(summary, room, counter) : undefined;
-    msgs = build();
   }
+  const msgs = build();
   // Last resort (a single turn larger than the budget): cut the longest messages, then drop.
-  for (let guard = 0; counter.countMessages(msgs) > budget && msgs.length > 0 && guard < 100; guard++) {
-    const excess = counter.countMessages(msgs) - budget;
+  for (let guard = 0, total = counter.countMessages(msgs); total > budget && msgs.length > 0 && guard < 100; guard++) {
     let longest = 0;
     msgs.forEach((m, i) => { if ((m.content ?? '').length > (msgs[longest].content ?? '').length) longest = i; });
     const text = msgs[longest].content ?? '';
-    const keep = counter.count(text) - excess - 1;
+    const keep = counter.count(text) - (total - budget) - 1;
     if (keep >= 8) msgs[longest] = { ...msgs[longest], content: truncateToTokens(text, keep, counter) };
     else msgs.shift();
     // A tool result whose call was dropped would be rejected by the server.
     while (msgs[0]?.role === 'tool') msgs.shift();
+    total = counter.countMessages(msgs);
   }
   return msgs;
-}
-
-/** The longest prefix of `text` that, with a marker, counts at most `maxTokens`. */
-export function truncateToTokens(text: string, maxTokens: number, counter: TokenCounter): string {
-  if (counter.count(text) <= maxTokens) return text;
-  if (counter.count(TRUNCATED) > maxTokens) return '';
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (counter.count(text.slice(0, mid) + TRUNCATED) <= maxTokens) lo = mid;
-    else hi = mid - 1;
-  }
-  return text.slice(0, lo) + TRUNCATED;
 }
 
 export function titleFrom(question: string): string {

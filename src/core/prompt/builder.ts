@@ -19,6 +19,7 @@
 import type { ChatMessage, TokenCounter } from '../llm/types';
 import type { Trace } from '../trace';
 import { fenceUntrusted, rangeLabel, UNTRUSTED_DATA_RULES } from './fence';
+import { truncate, truncateToTokens } from './truncate';
 
 export interface FewShotExample {
   user: string;
@@ -200,40 +201,28 @@ export function buildPrompt(input: PromptInput, budget: PromptBudget, counter: T
   return result;
 }
 
-/**
- * Cuts `text` so that it plus a truncation marker counts at most `maxTokens`, preferring a line
- * boundary. Returns the text unchanged when it already fits.
- */
-export function truncateToTokens(text: string, maxTokens: number, counter: TokenCounter): string {
-  if (counter.count(text) <= maxTokens) return text;
-  const marker = (cut: number) => `\n[... truncated: ${text.length - cut} of ${text.length} characters not shown ...]`;
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (counter.count(text.slice(0, mid) + marker(mid)) <= maxTokens) lo = mid;
-    else hi = mid - 1;
-  }
-  const newline = text.lastIndexOf('\n', lo);
-  const cut = newline >= lo * 0.8 && newline > 0 ? newline : lo;
-  return text.slice(0, cut) + marker(cut);
-}
-
 function fenceContext(item: ContextItem, cap: number, counter: TokenCounter, truncated: string[]): Block {
   const label = rangeLabel(item.path, item.startLine, item.endLine);
   let text = fenceUntrusted(item.text, label, { language: item.language });
   if (counter.count(text) > cap) {
     // Leave room for the fence itself, then say which lines are actually shown.
     const overhead = counter.count(text) - counter.count(item.text);
-    const cut = truncateToTokens(item.text, Math.max(MIN_ITEM_TOKENS, cap - overhead), counter);
-    const shown = item.startLine !== undefined ? cut.slice(0, cut.lastIndexOf('\n[... truncated')).split('\n').length : 0;
+    const cut = truncate(item.text, Math.max(MIN_ITEM_TOKENS, cap - overhead), counter);
+    const shown = item.startLine !== undefined ? lineCount(item.text, cut.kept) : 0;
     const cutLabel = item.startLine !== undefined
       ? `${rangeLabel(item.path, item.startLine, item.startLine + shown - 1)} (truncated; the chunk spans ${item.startLine}-${item.endLine ?? item.startLine})`
       : `${label} (truncated)`;
-    text = fenceUntrusted(cut, cutLabel, { language: item.language });
+    text = fenceUntrusted(cut.text, cutLabel, { language: item.language });
     truncated.push(`context ${label}`);
   }
   return { item, text };
+}
+
+/** Lines in text[0, end). */
+function lineCount(text: string, end: number): number {
+  let lines = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) lines++;
+  return lines;
 }
 
 function capTool(m: ChatMessage, cap: number, counter: TokenCounter, truncated: string[]): ChatMessage {

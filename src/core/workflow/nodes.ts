@@ -441,7 +441,8 @@ export function holds(c: Condition, state: WorkflowState): boolean {
 
 /** The body of the first fenced code block in `text`, or the whole text trimmed when there is none. */
 export function extractCodeBlock(text: string): string {
-  const m = /^[ \t]*(`{3,}|~{3,})[^\n]*\n([\s\S]*?)^[ \t]*\1[ \t]*$/m.exec(text);
+  // (?=(...))\1 takes the whole backtick run at once: backtracking into it made a long run quadratic.
+  const m = /^[ \t]*(?=(`{3,}|~{3,}))\1[^\n]*\n([\s\S]*?)^[ \t]*\1[ \t]*$/m.exec(text);
   return m ? m[2].replace(/\r?\n$/, '') : text.trim();
 }
 
