@@ -18,6 +18,7 @@ import { NodeHost } from '../core/host/nodeHost';
 import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
 import { launchServer } from '../server/launch';
 import { cliWorkspace } from './trust';
+import { redactTraceEvents } from '../core/security/outbound';
 
 const VERSION: string = require('../../package.json').version;
 
@@ -236,7 +237,7 @@ async function runAsk(args: string[]): Promise<number> {
   answer.end();
   const sources = result.sources.map((c) => `${c.path}:${c.startLine}-${c.endLine}`);
   if (values.json) {
-    process.stdout.write(terminalJson({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: result.trace }) + '\n');
+    process.stdout.write(terminalJson({ answer: result.answer, sources, mode: result.mode, note: result.note ?? null, conversationId: result.conversationId, trace: await redactTraceEvents(result.trace) }) + '\n');
   } else {
     if (!streamed) process.stdout.write(inertBlock(result.answer));
     process.stdout.write(`\n\nSources:\n${sources.map((s) => `  ${inertLine(s)}`).join('\n') || '  (none)'}\n`);
@@ -281,7 +282,7 @@ async function runRun(args: string[]): Promise<number> {
     throw err instanceof UnknownWorkflowError ? new UsageError(err.message) : err;
   }).finally(() => tokens.end());
   for (const message of result.notices) notice(message);
-  if (values.json) process.stdout.write(terminalJson({ outputs: result.outputs, trace: result.trace }) + '\n');
+  if (values.json) process.stdout.write(terminalJson({ outputs: result.outputs, trace: await redactTraceEvents(result.trace) }) + '\n');
   else process.stdout.write(`\n\n${terminalJson(result.outputs, 2)}\n`);
   return 0;
 }

@@ -9,13 +9,14 @@ import { ConversationNotFoundError } from '../core/memory/conversationStore';
 import { ask } from '../core/orchestrator';
 import { Trace } from '../core/trace';
 import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
-import type { AskParams, AskResponse, RunProgress, RunWorkflowParams, RunWorkflowResponse } from '../protocol';
+import type { TraceEventDto, AskParams, AskResponse, RunProgress, RunWorkflowParams, RunWorkflowResponse } from '../protocol';
 import type { IndexService } from './indexService';
 import type { IndexLease } from './warmIndex';
 import { ClientError, notify } from './rpc';
 import { forEditor } from './wording';
 import type { RunRegistry } from './runs';
 import type { Effective } from './settings';
+import { redactTraceEvents } from '../core/security/outbound';
 
 export interface OrchestrationContext {
   connection: Connection;
@@ -126,10 +127,12 @@ export async function handleRunWorkflow(ctx: OrchestrationContext, params: RunWo
 
 /** Registers the run, streams its progress, answers a cancellation with `cancelled(io)`, and sends
  * the trace however the run ended. */
-async function withRun<T>(
+async function withRun<T extends { trace: TraceEventDto[] }>(
   ctx: OrchestrationContext, runId: string, title: string, token: CancellationToken,
   body: (io: RunIO) => Promise<T>, cancelled: (io: RunIO) => T,
 ): Promise<T> {
+  // A trace leaves the server with the response and as its own notification: secrets redacted.
+  const outgoing = async (r: T): Promise<T> => ({ ...r, trace: await redactTraceEvents(r.trace) });
   const run = ctx.runs.start(runId, token);
   const startedAt = new Date().toISOString();
   const send = (p: RunProgress) => notify(ctx.connection, 'baton/runProgress', p);
@@ -159,13 +162,14 @@ async function withRun<T>(
     }),
   };
   try {
-    return await body(io);
+    return await outgoing(await body(io));
   } catch (err) {
-    if (run.signal.aborted) return cancelled(io);
+    if (run.signal.aborted) return outgoing(cancelled(io));
     throw err;
   } finally {
     run.end();
-    notify(ctx.connection, 'baton/trace', { runId, title, startedAt, events: io.trace.events });
+    const events = await redactTraceEvents(io.trace.events).catch(() => []);
+    notify(ctx.connection, 'baton/trace', { runId, title, startedAt, events });
   }
 }
 

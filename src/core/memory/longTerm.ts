@@ -20,6 +20,7 @@ import { ensureBatonDir, writeFileAtomic } from '../util/atomicFile';
 import { contentHash } from '../util/hash';
 import { tryAcquireLock, type ReleaseLock } from '../util/lock';
 import { boundedPrefix } from '../util/prefix';
+import { findSecrets } from '../security/secrets';
 
 export const MEMORY_DIR = 'memory';
 const INDEX_NAME = 'memory.json';
@@ -118,6 +119,12 @@ export class LongTermMemory {
    * refreshes it (same id) instead of duplicating it. */
   async rememberAll(entries: Array<{ text: string } & RememberOptions>): Promise<MemoryItem[]> {
     const now = this.now().toISOString();
+    // Memory is recalled into later prompts: anything the content rules (security/secrets.ts) or the
+    // stricter patterns above call a credential is refused outright rather than stored redacted.
+    for (const { text, source = '' } of entries) {
+      const found = (await findSecrets(text))[0] ?? (await findSecrets(source))[0];
+      if (found) throw new SecretRejectedError(found.rule);
+    }
     const items = entries.map(({ text, source = '', kind = 'fact' }) => {
       const trimmed = text.trim();
       if (!trimmed) throw new Error('cannot remember empty text');

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { unifiedDiff } from './diff';
 import { readWorkspaceText, resolveWorkspacePath } from './codeTools';
+import { restoreSecrets } from '../security/secrets';
 import type { ReadOnlyTool, SideEffectTool } from './registry';
 
 // ---- get_diagnostics ---------------------------------------------------------------------------
@@ -57,13 +58,17 @@ export const proposeEditTool: SideEffectTool<EditArgs, EditPlan> = {
       return { error: `${target.rel} is inside ${target.rel.startsWith('.git') ? '.git' : '.baton'}; Baton does not edit it` };
     }
     const before = target.exists ? (await readWorkspaceText(target.rel, ctx)).text : null;
+    // The model saw this file with its secrets redacted: placeholders it copied back stand for the
+    // real values, which the edit keeps (it never writes `[secret:…]` over a key).
+    const real = async (text: string | undefined) => (text === undefined || before === null ? text : restoreSecrets(text, before, { path: target.rel }));
+    const [content, search, replace] = [await real(args.content), await real(args.search), await real(args.replace)];
     let after: string;
-    if (args.content !== undefined) {
-      after = args.content;
+    if (content !== undefined) {
+      after = content;
     } else if (before === null) {
       return { error: `${target.rel} does not exist; to create it, pass its whole content` };
     } else {
-      const applied = applySearchReplace(before, args.search!, args.replace!);
+      const applied = applySearchReplace(before, search!, replace!);
       if (!applied.ok) return { error: `${target.rel}: ${applied.error}` };
       after = applied.text;
     }
