@@ -74,7 +74,8 @@ export class BatonClient implements vscode.Disposable {
     }
     this.running ??= this.launch();
     const client = await this.running;
-    return client.sendRequest<Requests[M][1]>(method, params, token);
+    // An undefined token would go out as a second positional parameter, which the server refuses.
+    return token ? client.sendRequest<Requests[M][1]>(method, params, token) : client.sendRequest<Requests[M][1]>(method, params);
   }
 
   async dispose(): Promise<void> {

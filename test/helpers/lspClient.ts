@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type CancellationToken, type MessageConnection } from 'vscode-jsonrpc/node';
 import type { DiagnosticDto, HostRequests, IndexStatus, Requests, RequestMethod, RunProgress, ServerNotifications, ServerSettings } from '../../src/protocol';
 import { REPO_ROOT } from './workspace';
+import { waitUntil } from './waitFor';
 
 type ApprovalParams = HostRequests['baton/host/requestApproval'][0];
 
@@ -66,25 +67,7 @@ export class LspClient {
 
   /** Resolves when `check` holds, re-checked on every notification from the server. */
   waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 60_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const test = () => {
-        const value = check();
-        if (value) {
-          done();
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for ${what}; stderr:\n${this.stderr.slice(-2000)}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.listeners.delete(test);
-      };
-      this.listeners.add(test);
-      test();
-    });
+    return waitUntil(this.listeners, check, what, timeoutMs, () => `stderr:\n${this.stderr.slice(-2000)}`);
   }
 
   /** The next status in `state` after `since` statuses were seen. */

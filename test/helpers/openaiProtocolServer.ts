@@ -307,3 +307,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
+
+/** Mocha hooks for a suite that talks to `server`: started before the suite (its base URL handed
+ * to `started`), reset before each test, stopped after the suite. */
+export function serveDuringSuite(server: OpenAIProtocolServer, started: (baseURL: string) => void = () => undefined): void {
+  before(async () => started(await server.start()));
+  after(() => server.stop());
+  beforeEach(() => server.reset());
+}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerSettings } from '../../src/protocol';
 import { REPO_ROOT } from './workspace';
+import { waitUntil } from './waitFor';
 
 export interface RpcReply {
   id: number;
@@ -65,25 +66,7 @@ export class RawLspProcess {
   }
 
   waitFor<T>(check: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const test = () => {
-        const value = check();
-        if (value) {
-          done();
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for ${what}; stderr:\n${this.stderr.slice(-2000)}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.listeners.delete(test);
-      };
-      this.listeners.add(test);
-      test();
-    });
+    return waitUntil(this.listeners, check, what, timeoutMs, () => `stderr:\n${this.stderr.slice(-2000)}`);
   }
 
   async stop(): Promise<void> {

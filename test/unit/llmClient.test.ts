@@ -3,7 +3,7 @@ import { LlmCancelledError, LlmClient, LlmError, type LlmChatOptions } from '../
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/core/llm/retry';
 import type { ChatRequest, ModelConfig } from '../../src/core/llm/types';
 import { Trace } from '../../src/core/trace';
-import { OpenAIProtocolServer, sendJson } from '../helpers/openaiProtocolServer';
+import { OpenAIProtocolServer, serveDuringSuite, sendJson } from '../helpers/openaiProtocolServer';
 import { seededRandom } from '../helpers/seededRandom';
 
 const ROUTE = 'POST /v1/chat/completions';
@@ -17,9 +17,7 @@ describe('LlmClient', function () {
   this.timeout(20_000);
   const server = new OpenAIProtocolServer();
   let baseURL: string;
-  before(async () => { baseURL = await server.start(); });
-  after(() => server.stop());
-  beforeEach(() => server.reset());
+  serveDuringSuite(server, (url) => { baseURL = url; });
 
   const model = (name: string, extra: Partial<ModelConfig> = {}): ModelConfig => ({
     model: name, baseURL, apiKeyEnv: KEY_ENV, contextWindow: 8192, maxOutputTokens: 256, timeoutMs: 5_000, ...extra,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { freePort } from '../helpers/ports';
 import { detectLocalServer, LOCAL_SERVERS } from '../../src/core/llm/detect';
 import { resolveModelsAuto } from '../../src/core/llm/models';
-import { OpenAIProtocolServer } from '../helpers/openaiProtocolServer';
+import { OpenAIProtocolServer, serveDuringSuite } from '../helpers/openaiProtocolServer';
 
 
 /** A base URL on 127.0.0.1 where nothing listens. */
@@ -12,9 +12,7 @@ describe('local model server detection', function () {
   this.timeout(20_000);
   const server = new OpenAIProtocolServer();
   let baseURL: string;
-  before(async () => { baseURL = await server.start(); });
-  after(() => server.stop());
-  beforeEach(() => server.reset());
+  serveDuringSuite(server, (url) => { baseURL = url; });
 
   it('probes Ollama then LM Studio by default', () => {
     assert.deepEqual(LOCAL_SERVERS.map((c) => c.baseURL), ['http://127.0.0.1:11434/v1', 'http://127.0.0.1:1234/v1']);

@@ -9,7 +9,7 @@ import { describeWait, type LlmWait } from '../../src/core/llm/waiting';
 import type { ChatRequest, ModelConfig } from '../../src/core/llm/types';
 import { Trace } from '../../src/core/trace';
 import { freePort } from '../helpers/ports';
-import { OpenAIProtocolServer, type Step } from '../helpers/openaiProtocolServer';
+import { OpenAIProtocolServer, serveDuringSuite, type Step } from '../helpers/openaiProtocolServer';
 import { seededRandom } from '../helpers/seededRandom';
 
 const ROUTE = 'POST /v1/chat/completions';
@@ -22,9 +22,7 @@ describe('LlmClient failures', function () {
   this.timeout(30_000);
   const server = new OpenAIProtocolServer();
   let baseURL: string;
-  before(async () => { baseURL = await server.start(); });
-  after(() => server.stop());
-  beforeEach(() => server.reset());
+  serveDuringSuite(server, (url) => { baseURL = url; });
 
   const model = (name: string, extra: Partial<ModelConfig> = {}): ModelConfig => ({
     model: name, baseURL, apiKeyEnv: KEY_ENV, contextWindow: 8192, maxOutputTokens: 256, timeoutMs: 5_000, firstByteTimeoutMs: 5_000, ...extra,

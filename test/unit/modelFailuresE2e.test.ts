@@ -8,7 +8,7 @@ import { freePort } from '../helpers/ports';
 import { LspClient } from '../helpers/lspClient';
 import { makeWorkspace, type TempWorkspace } from '../helpers/workspace';
 import { runCli, startCli } from '../helpers/runCli';
-import { OpenAIProtocolServer, type Step } from '../helpers/openaiProtocolServer';
+import { OpenAIProtocolServer, serveDuringSuite, type Step } from '../helpers/openaiProtocolServer';
 
 const ROUTE = 'POST /v1/chat/completions';
 const KEY = 'sk-test-e2e-failure-key-123456';
@@ -21,9 +21,7 @@ describe('model failures, end to end', function () {
   this.timeout(120_000);
   const server = new OpenAIProtocolServer();
   let baseURL: string;
-  before(async () => { baseURL = await server.start(); });
-  after(() => server.stop());
-  beforeEach(() => server.reset());
+  serveDuringSuite(server, (url) => { baseURL = url; });
 
   describe('baton ask', () => {
     let ws: TempWorkspace;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { freePort } from '../helpers/ports';
 import { OpenAIEmbedder } from '../../src/core/embed/openaiEmbedder';
-import { OpenAIProtocolServer, fakeEmbedding, sendJson } from '../helpers/openaiProtocolServer';
+import { OpenAIProtocolServer, serveDuringSuite, fakeEmbedding, sendJson } from '../helpers/openaiProtocolServer';
 
 const ROUTE = 'POST /v1/embeddings';
 
@@ -19,9 +19,7 @@ describe('OpenAIEmbedder', function () {
   this.timeout(20_000);
   const server = new OpenAIProtocolServer();
   let baseURL: string;
-  before(async () => { baseURL = await server.start(); });
-  after(() => server.stop());
-  beforeEach(() => server.reset());
+  serveDuringSuite(server, (url) => { baseURL = url; });
 
   const make = (extra: Partial<{ dimensions: number; batchSize: number; timeoutMs: number; apiKeyEnv: string }> = {}, maxRetries = 0) =>
     new OpenAIEmbedder({ kind: 'openai', baseURL, model: 'test-embed', ...extra }, { maxRetries });
