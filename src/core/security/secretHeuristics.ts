@@ -158,8 +158,8 @@ export function looksRandom(value: string): boolean {
   }
   const classes = (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digit > 0 ? 1 : 0) + (other > 0 ? 1 : 0);
   if (classes < 2) return n >= 20 && entropy >= 3.5;
-  // Hex carries 4 bits a character at most; a random 32-digit hex string scores about 3.6.
-  const hex = upper === 0 || lower === 0 ? /^[0-9a-f]+$/i.test(value) : false;
+  // Hex (and UUIDs) carry 4 bits a character at most; a random 32-digit hex string scores about 3.6.
+  const hex = upper === 0 || lower === 0 ? /^[0-9a-f]+(?:-[0-9a-f]+)*$/i.test(value) : false;
   const needed = n < 12 ? 2.4 : n < 20 ? 2.7 : hex ? 3.0 : n < 32 ? 3.2 : 3.4;
   return entropy >= needed;
 }

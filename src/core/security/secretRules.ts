@@ -93,6 +93,11 @@ const PATTERN_RULES: readonly PatternRule[] = [
     rule: 'curl-credentials', keywords: [' -u', '--user'], group: 1, accept: quotedValue,
     pattern: /(?<!\S)(?:-u|--user)[ =]["']?[^\s:"'$]{1,128}:([^\s"']{1,256})/dg,
   },
+  // Space-separated settings: .netrc `machine h login u password p`, redis.conf `requirepass p`.
+  {
+    rule: 'password-assignment', keywords: ['login', 'machine', 'requirepass', 'masterauth'], group: 1, accept: quotedValue,
+    pattern: /(?:\b(?:login|machine)\s+\S{1,256}\s+password|^[ \t]*(?:requirepass|masterauth))[ \t]+(\S{1,1024})/dgm,
+  },
 ];
 
 const PRIVATE_KEY_MARKERS = ['-----BEGIN ', '-----END '];
@@ -377,6 +382,16 @@ function valueAt(text: string, pos: number, call: boolean): ValueScan {
   return { value: { start: p, end: q, quoted: false }, scanned: q };
 }
 
+/** `{...}` on one line, read as a quoted value. */
+function bracedAt(text: string, pos: number): ValueScan {
+  for (let q = pos + 1; q < text.length && q - pos < 1024; q++) {
+    const c = text.charCodeAt(q);
+    if (c === 125) return { value: { start: pos + 1, end: q, quoted: true }, scanned: q };
+    if (c === 10 || c === 13) return { scanned: q };
+  }
+  return { scanned: Math.min(text.length, pos + 1024) };
+}
+
 /** `NAME = value` where NAME denotes a credential and the value passes the entropy and placeholder checks. */
 function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
   NAME_HIT.lastIndex = 0;
@@ -398,7 +413,9 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     if (!rule && name === 'sig' && (before === 38 || before === 63)) rule = 'token-assignment';
     if (!rule) continue;
     if (sep.call && !isSetterName(name)) continue;
-    const scan = valueAt(text, sep.pos, sep.call);
+    // `...;PWD={p@ss;word};`: ODBC and ADO.NET brace a value that holds separators.
+    const tight = text.charCodeAt(e) === 61 && sep.pos === e + 1 && !isBlank(text.charCodeAt(sep.pos));
+    const scan = tight && text.charCodeAt(sep.pos) === 123 ? bracedAt(text, sep.pos) : valueAt(text, sep.pos, sep.call);
     NAME_HIT.lastIndex = Math.max(e, scan.scanned);
     let value = scan.value;
     if (!value) continue;
@@ -413,7 +430,6 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
       }
     }
     // `...;Password=abc123;`, `?token=...`, `"secret=..."`: a key=value pair written inside a string.
-    const tight = text.charCodeAt(e) === 61 && sep.pos === e + 1 && !isBlank(text.charCodeAt(sep.pos));
     const inString = tight && (before === 59 || before === 38 || before === 63 || isQuote(before));
     const v = text.slice(value.start, value.end);
     if (!isLikelySecretValue(v, { quoted: value.quoted, code, inString, name })) continue;
