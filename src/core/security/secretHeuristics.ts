@@ -72,7 +72,7 @@ export interface ValueContext {
   quoted: boolean;
   /** The text is source code, where an unquoted word is a variable, not a password. */
   code: boolean;
-  /** The assignment sits inside a string (`"Server=db;Password=abc123;"`, `?token=...`). */
+  /** The assignment sits inside a string (`"Server=db;Password=…;"`, `?token=…`). */
   inString: boolean;
   /** The name it was assigned to. */
   name: string;
@@ -80,14 +80,14 @@ export interface ValueContext {
 
 // Documentation and test values: a real secret virtually never contains these words.
 const PLACEHOLDER_WORDS =
-  /example|sample|placeholder|change_?me|changeit|your|dummy|fake|mock|redacted|replace|insert|todo|fixme|password|passwd|secret|token|api_?key|test|default|foobar|lorem|not_?a_?real|notreal|hunter2|letmein|qwerty|123456|abcdef/i;
+  /example|sample|placeholder|change_?me|changeit|your|dummy|fake|mock|redacted|replace|insert|todo|fixme|password|passwd|secret|token|api_?key|test|default|foobar|lorem|not_?a_?real|notreal|hunter2|letmein|qwerty|123456|abcdef|abc123/i;
 const PLACEHOLDER_VALUES = /^(?:true|false|none|null|nil|undefined|empty|string|str|bytes|required|optional|unset|disabled?|enabled?)$/i;
 // References to a secret kept elsewhere, and templates filled in later.
 const REFERENCE = /\$\{|\{\{|#\{|%\([A-Za-z_]+\)[sd]|\$\(|<%|@\{|\[secret:|process\.env|os\.environ|getenv|System\.getenv|\bENV\[|\benv\(|Environment\.|\bsecrets\.|\bvault:|^\$[A-Za-z_]|^%[A-Za-z_]+%$/i;
 /** YAML tags (`!vault`), anchors and aliases, and block scalars: syntax when unquoted. */
 const YAML_SYNTAX = /^[!&*|>]/;
 /** `sk-...`, `****`, `xxxx1234`, `<your key>`, `[REDACTED]`, `{token}`: masks and blanks to fill in. */
-const ELLIPSIS_OR_MASK = /\.\.\.|…|^([*xX#._-])\1\1|([*xX#._-])\2\2$|([*xX#])\3{5}|<[^>]*>|^\[.*\]$|^\{.*\}$/;
+const ELLIPSIS_OR_MASK = /\.\.\.|…|^([*xX#._-])\1\1|([*xX#._-])\2\2$|([*xX#])\3{5}|<[^<>]*>|^\[.*\]$|^\{.*\}$/;
 const URL_OR_RELATIVE_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/|\.{1,2}\/|~\/|[A-Za-z]:\\)/i;
 /** `/run/secrets/db`, but not base64 that happens to start with `/`. */
 function isAbsolutePath(value: string): boolean {
@@ -123,7 +123,7 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
   }
   if (!ctx.quoted) {
     // In source code a secret is a string literal: an unquoted value is an expression or a type,
-    // unless the assignment sits inside a string (`"...;Password=abc123;"`).
+    // unless the assignment sits inside a string (`"…;Password=…;"`).
     if (ctx.code && !ctx.inString) return false;
     if (YAML_SYNTAX.test(value)) return false;
     // A member access (`config.db.password`, `exports.apiKey`, `self.token`).

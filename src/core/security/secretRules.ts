@@ -34,7 +34,7 @@ export function isCodePath(path: string | undefined): boolean {
 
 interface PatternRule {
   rule: string;
-  /** Literals of which at least one must occur: a cheap `includes` before running the pattern. */
+  /** Literals of which at least one must occur for the pattern to run (see TRIGGER). */
   keywords: readonly string[];
   /** Global; with the `d` flag when `group` is set. */
   pattern: RegExp;
@@ -46,7 +46,7 @@ interface PatternRule {
 const quotedValue = (value: string): boolean => isLikelySecretValue(value, { quoted: true, code: false, inString: true, name: '' });
 
 const PATTERN_RULES: readonly PatternRule[] = [
-  // secretlint skips AKIAIOSFODNN7EXAMPLE-style documented keys and ASIA (temporary) keys without its ID scan.
+  // secretlint skips AWS's documented example key ids (ending in EXAMPLE), and ASIA (temporary) keys without its ID scan.
   { rule: 'aws-access-key', keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA'], pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
   { rule: 'jwt', keywords: ['eyJ'], pattern: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*/g },
   { rule: 'stripe-key', keywords: ['_live_', '_test_'], pattern: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}\b/g },
@@ -68,7 +68,7 @@ const PATTERN_RULES: readonly PatternRule[] = [
     pattern: /\bgl(?:dt|rt|ptt|ft|soat|cbt|imt|agent|oas|ffct)-[A-Za-z0-9_-]{20,}/g,
   },
   // secretlint checks `_authToken=` only in files named .npmrc.
-  { rule: 'npm-token', keywords: ['_authToken'], pattern: /_authToken\s*=\s*["']?([^\s"'$][^\s"']*)/dg, group: 1, accept: quotedValue },
+  { rule: 'npm-token', keywords: ['_authToken'], pattern: /_authToken\s*=\s*["']?([A-Za-z0-9._~+/=-]{8,})(?![^\s"'])/dg, group: 1, accept: quotedValue },
   {
     rule: 'discord-webhook', keywords: ['discord'], group: 1,
     pattern: /\bhttps:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api\/webhooks\/\d{5,30}\/([A-Za-z0-9_-]{40,100})/dg,
@@ -104,13 +104,13 @@ const PRIVATE_KEY_MARKERS = ['-----BEGIN ', '-----END '];
 const URL_MARKER = '://';
 const TRIGGER_WORDS = [...new Set([...PATTERN_RULES.flatMap((r) => r.keywords), ...PRIVATE_KEY_MARKERS, URL_MARKER])];
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** One pass finds which literals occur, instead of one `includes` per keyword. */
 /** `a(?:bc|de)|f(?:gh)`: alternatives grouped by first character, which V8 runs about 15% faster. */
 function alternation(words: string[]): string {
   const byFirst = new Map<string, string[]>();
   for (const w of words) byFirst.set(w[0], [...(byFirst.get(w[0]) ?? []), w.slice(1)]);
   return [...byFirst].map(([first, rests]) => `${escapeRegExp(first)}(?:${rests.map(escapeRegExp).join('|')})`).join('|');
 }
+/** One pass finds which keywords occur, instead of one `includes` per keyword (about 2x faster). */
 const TRIGGER = new RegExp(alternation(TRIGGER_WORDS), 'g');
 const TRIGGER_TEST = new RegExp(TRIGGER.source);
 
@@ -261,8 +261,7 @@ function scanUrlCredentials(text: string, out: RawFinding[]): void {
 
 // ---- Credential-named assignments ------------------------------------------------------------------
 
-/** Hits for a credential word; each is widened to the whole name and judged procedurally. */
-// Spelt out per case (lower, Capitalised, UPPER) rather than with the `i` flag: about 1.7x faster,
+// Hits for a credential word; each is widened to the whole name and judged procedurally. Spelt out per case (lower, Capitalised, UPPER) rather than with the `i` flag: about 1.7x faster,
 // and mixed-case noise such as `isIgnored` (`sIg`) is not a hit.
 const NAME_HIT = /[Pp](?:ass|ASS|wd|WD|w\b|W\b)|[Ss](?:ecret|ECRET)|[Tt](?:oken|OKEN)|[Kk](?:ey|EY)|[Aa](?:uth|UTH)|[Cc](?:red|RED)|sig/g;
 const MAX_NAME = 128;
@@ -291,13 +290,13 @@ interface Separator {
   call: boolean;
 }
 
-/** Recognises what follows a credential name: `=`, `:`, `:=`, `=>`, `==`, XML, Dockerfile and CLI forms. */
 /** `setPassword(`, `withToken(`, `.password(`: calls that take the secret as their argument. */
 function isSetterName(name: string): boolean {
   const words = nameWords(name);
   return words.length === 1 || words[0] === 'set' || words[0] === 'with';
 }
 
+/** Recognises what follows a credential name: `=`, `:`, `:=`, `=>`, `==`, XML, Dockerfile and CLI forms. */
 function separatorAfter(text: string, nameStart: number, nameEnd: number): Separator | undefined {
   let p = nameEnd;
   const before = nameStart > 0 ? text.charCodeAt(nameStart - 1) : 0;
@@ -413,7 +412,7 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     if (!rule && name === 'sig' && (before === 38 || before === 63)) rule = 'token-assignment';
     if (!rule) continue;
     if (sep.call && !isSetterName(name)) continue;
-    // `...;PWD={p@ss;word};`: ODBC and ADO.NET brace a value that holds separators.
+    // `…;PWD={…};`: ODBC and ADO.NET brace a value that holds separators.
     const tight = text.charCodeAt(e) === 61 && sep.pos === e + 1 && !isBlank(text.charCodeAt(sep.pos));
     const scan = tight && text.charCodeAt(sep.pos) === 123 ? bracedAt(text, sep.pos) : valueAt(text, sep.pos, sep.call);
     NAME_HIT.lastIndex = Math.max(e, scan.scanned);
@@ -429,7 +428,7 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
         value = typed.value ?? value;
       }
     }
-    // `...;Password=abc123;`, `?token=...`, `"secret=..."`: a key=value pair written inside a string.
+    // `…;Password=…;`, `?token=…`, `"secret=…"`: a key=value pair written inside a string.
     const inString = tight && (before === 59 || before === 38 || before === 63 || isQuote(before));
     const v = text.slice(value.start, value.end);
     if (!isLikelySecretValue(v, { quoted: value.quoted, code, inString, name })) continue;

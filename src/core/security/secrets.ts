@@ -146,7 +146,7 @@ async function rawFindings(text: string, path: string | undefined): Promise<RawF
   const cached = cacheGet(profile, text);
   if (cached) return cached;
   const raw = [...scanBatonRules(text, isCodePath(path)), ...(await secretlintFindings(text, path))];
-  // A value that is already a placeholder (`postgres://u:[secret:...]@h`) stays as it is.
+  // A value that is already a placeholder (`postgres://u:[secret:database-password#1a2b]@h`) stays as it is.
   const found = merge(raw.filter((f) => !PLACEHOLDERS_ONLY.test(text.slice(f.start, f.end))));
   cachePut(profile, text, found);
   return found;
