@@ -111,8 +111,10 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
   if (n < 6 || n > 16_384) return false;
   if (/\s/.test(value)) return false;
   if (REFERENCE.test(value) || ELLIPSIS_OR_MASK.test(value) || URL_OR_RELATIVE_PATH.test(value) || isAbsolutePath(value)) return false;
-  // A long random value contains some short word by chance; placeholders are short.
-  if ((n <= 48 && PLACEHOLDER_WORDS.test(value)) || PLACEHOLDER_VALUES.test(value)) return false;
+  // A long random value contains some short word by chance, and AWS's documented example secret
+  // (`...EXAMPLEKEY`) is random apart from its suffix; placeholders are short and plain.
+  const incidentalWords = n > 48 || (n >= 32 && shannonEntropy(value) >= 4.3);
+  if ((!incidentalWords && PLACEHOLDER_WORDS.test(value)) || PLACEHOLDER_VALUES.test(value)) return false;
   if (normalized(value) === normalized(ctx.name)) return false;
   if (/^\d+$/.test(value) || /^(.)\1+$/.test(value)) return false;
   if (ENV_NAME.test(value) || WORD_CHAIN.test(value)) return false;

@@ -288,6 +288,8 @@ interface Separator {
   pos: number;
   /** A call (`setPassword("...")`): only a quoted literal counts. */
   call: boolean;
+  /** `setenv("API_KEY", "...")`: the name was a string argument; only a quoted literal counts. */
+  quotedOnly?: boolean;
 }
 
 /** `setPassword(`, `withToken(`, `.password(`: calls that take the secret as their argument. */
@@ -300,7 +302,8 @@ function isSetterName(name: string): boolean {
 function separatorAfter(text: string, nameStart: number, nameEnd: number): Separator | undefined {
   let p = nameEnd;
   const before = nameStart > 0 ? text.charCodeAt(nameStart - 1) : 0;
-  if (isQuote(before) && text.charCodeAt(p) === before) p++;
+  const quotedName = isQuote(before) && text.charCodeAt(p) === before;
+  if (quotedName) p++;
   if (text.charCodeAt(p) === 93) p++; // env["API_KEY"] = ...
   // <password>value</password>
   if (before === 60 && text.charCodeAt(p) === 62) return { pos: p + 1, call: false };
@@ -323,6 +326,8 @@ function separatorAfter(text: string, nameStart: number, nameEnd: number): Separ
   if (c === 40 && p === afterName) {
     return { pos: p + 1, call: true };
   }
+  // os.Setenv("API_KEY", "..."), props.put("password", "..."), headers.set("X-Api-Key", "...")
+  if (c === 44 && quotedName) return { pos: p + 1, call: false, quotedOnly: true };
   if (p > afterName) {
     // <add key="ApiKey" value="..."/>
     if (isQuote(before) && text.startsWith('value', p)) {
@@ -417,7 +422,7 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     const scan = tight && text.charCodeAt(sep.pos) === 123 ? bracedAt(text, sep.pos) : valueAt(text, sep.pos, sep.call);
     NAME_HIT.lastIndex = Math.max(e, scan.scanned);
     let value = scan.value;
-    if (!value) continue;
+    if (!value || (sep.quotedOnly && !value.quoted)) continue;
     // `api_key: str = "..."`, `val token: String = "..."`: the literal follows the type.
     if (!value.quoted) {
       let q = value.end;
