@@ -128,8 +128,9 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
     // unless the assignment sits inside a string (`"…;Password=…;"`).
     if (ctx.code && !ctx.inString) return false;
     if (YAML_SYNTAX.test(value)) return false;
-    // A member access (`config.db.password`, `exports.apiKey`, `self.token`).
+    // A member access (`config.db.password`, `exports.apiKey`, `this.token*2`).
     if (MEMBER_CHAIN.test(value) && (digits <= 2 || /^[A-Za-z_$]+[.:-]/.test(value))) return false;
+    if (/^(?:this|self|exports|module|process|window|globalThis)\./.test(value)) return false;
   }
   return looksRandom(value);
 }

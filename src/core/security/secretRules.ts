@@ -290,6 +290,8 @@ interface Separator {
   call: boolean;
   /** `setenv("API_KEY", "...")`: the name was a string argument; only a quoted literal counts. */
   quotedOnly?: boolean;
+  /** A comparison or a code-only operator (`==`, `!==`, `=>`, TypeScript's `?:`): an unquoted value is code. */
+  operator: boolean;
 }
 
 /** `setPassword(`, `withToken(`, `.password(`: calls that take the secret as their argument. */
@@ -306,41 +308,60 @@ function separatorAfter(text: string, nameStart: number, nameEnd: number): Separ
   if (quotedName) p++;
   if (text.charCodeAt(p) === 93) p++; // env["API_KEY"] = ...
   // <password>value</password>
-  if (before === 60 && text.charCodeAt(p) === 62) return { pos: p + 1, call: false };
+  if (before === 60 && text.charCodeAt(p) === 62) return { pos: p + 1, call: false, operator: false };
   const afterName = p;
   while (isBlank(text.charCodeAt(p))) p++;
   const c = text.charCodeAt(p);
   const next = text.charCodeAt(p + 1);
-  if (c === 58) { // :
+  if (c === 58) { // : and :=
     if (next === 58) return undefined;
-    return { pos: next === 61 ? p + 2 : p + 1, call: false };
+    return { pos: next === 61 ? p + 2 : p + 1, call: false, operator: false };
   }
-  if (c === 61) { // =, =>, ==, ===
+  if (c === 61) { // =, and the operators =>, ==, ===
     if (next === 126) return undefined;
-    if (next === 62) return { pos: p + 2, call: false };
-    if (next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false };
-    return { pos: p + 1, call: false };
+    if (next === 62) return { pos: p + 2, call: false, operator: true };
+    if (next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false, operator: true };
+    return { pos: p + 1, call: false, operator: false };
   }
-  if (c === 33 && next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false }; // != !==
-  if (c === 63 && (next === 58 || next === 61)) return { pos: p + 2, call: false }; // TS `?:`, Makefile `?=`
-  if (c === 40 && p === afterName) {
-    return { pos: p + 1, call: true };
-  }
+  if (c === 33 && next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false, operator: true }; // != !==
+  if (c === 63 && next === 58) return { pos: p + 2, call: false, operator: true }; // TypeScript `name?: Type`
+  if (c === 63 && next === 61) return { pos: p + 2, call: false, operator: false }; // Makefile `?=`
+  if (c === 40 && p === afterName) return { pos: p + 1, call: true, operator: false };
   // os.Setenv("API_KEY", "..."), props.put("password", "..."), headers.set("X-Api-Key", "...")
-  if (c === 44 && quotedName) return { pos: p + 1, call: false, quotedOnly: true };
+  if (c === 44 && quotedName) return { pos: p + 1, call: false, operator: false, quotedOnly: true };
   if (p > afterName) {
     // <add key="ApiKey" value="..."/>
     if (isQuote(before) && text.startsWith('value', p)) {
       let q = p + 5;
       while (isBlank(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) === 61) return { pos: q + 1, call: false };
+      if (text.charCodeAt(q) === 61) return { pos: q + 1, call: false, operator: false };
     }
     const lineStart = text.lastIndexOf('\n', nameStart - 1) + 1;
     const prefix = text.slice(lineStart, nameStart);
-    if (/^\s*ENV\s+$/.test(prefix)) return { pos: p, call: false }; // Dockerfile `ENV NAME value`
-    if (text.startsWith('--', nameStart)) return { pos: p, call: false }; // `--password value`
+    if (/^\s*ENV\s+$/.test(prefix)) return { pos: p, call: false, operator: false }; // Dockerfile `ENV NAME value`
+    if (text.startsWith('--', nameStart)) return { pos: p, call: false, operator: false }; // `--password value`
   }
   return undefined;
+}
+
+/**
+ * What follows an unquoted value that only code has: `;` ending a statement, `?`/`??`/`?.`, `|`
+ * (a union type or `||`), `<` (generics), `[` (indexing), `)` or `=` (`a = b = c`).
+ */
+function followedByCode(text: string, end: number, inString: boolean): boolean {
+  let q = end;
+  while (isBlank(text.charCodeAt(q))) q++;
+  const c = text.charCodeAt(q);
+  const next = text.charCodeAt(q + 1);
+  return (c === 59 && !inString) || c === 63 || c === 124 || c === 60 || c === 91 || c === 41 || (c === 61 && next !== 61)
+    || (c === 38 && next === 38);
+}
+
+/** `cond ? token : other`: a ternary's branch, not a `name: value` pair. */
+function isTernaryBranch(text: string, nameStart: number): boolean {
+  let p = nameStart - 1;
+  while (p >= 0 && isBlank(text.charCodeAt(p))) p--;
+  return p >= 0 && text.charCodeAt(p) === 63;
 }
 
 interface Value {
@@ -427,7 +448,7 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     if (!value.quoted) {
       let q = value.end;
       while (isBlank(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) === 61 && text.charCodeAt(q + 1) !== 61) {
+      if (text.charCodeAt(q) === 61 && text.charCodeAt(q + 1) !== 61 && text.charCodeAt(q + 1) !== 62) {
         const typed = valueAt(text, q + 1, false);
         NAME_HIT.lastIndex = Math.max(NAME_HIT.lastIndex, typed.scanned);
         value = typed.value ?? value;
@@ -435,6 +456,8 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     }
     // `…;Password=…;`, `?token=…`, `"secret=…"`: a key=value pair written inside a string.
     const inString = tight && (before === 59 || before === 38 || before === 63 || isQuote(before));
+    // Code is recognisable even where the text is not known to be code (a prompt, a tool's output).
+    if (!value.quoted && (sep.operator || followedByCode(text, value.end, inString) || isTernaryBranch(text, s))) continue;
     const v = text.slice(value.start, value.end);
     if (!isLikelySecretValue(v, { quoted: value.quoted, code, inString, name })) continue;
     // An AWS secret key under any name that says so gets its own label (secretlint's pattern needs
