@@ -195,6 +195,9 @@ describe('secrets', function () {
       ['prose', 'notes.txt', 'Password: the one you chose at sign-up.\nToken: see the admin page.\n'],
       ['Authorization headers built from variables', 'a.ts', 'headers.Authorization = `Bearer ${accessToken}`;\nconst h = { Authorization: "Basic " + btoa(user + ":" + pass) };\n'],
       ['already-redacted text', 'a.ts', `const password = "${placeholderFor('password-assignment', 'x')}";\n`],
+      ['code read as plain text (a tool\'s output, no path)', 'tool-output',
+        'credential?: X509Credential | undefined;\nconst next = isOpening(p2) ? token : parent2;\nindentToken = lastToken2 && start.line;\n'
+        + 'return token.value === value2;\nbatch[token] = -Infinity;\nthis.ms_per_token=this.seq_length*2,x=1;\nexports.AuthToken2 = exports.X509Auth = void 0;\n'],
     ];
     for (const [what, path, text] of negatives) {
       it(`leaves ${what} alone`, async () => {

@@ -141,7 +141,6 @@ async function rawFindings(text: string, path: string | undefined): Promise<RawF
   precheckSound = sound;
   // The quick check pays off on short strings; a long text nearly always has some hit anyway.
   if (text.length < 4096 && !mayContainSecrets(text)) return [];
-  if (text.length === 0) return [];
   const profile = profileOf(path);
   const cached = cacheGet(profile, text);
   if (cached) return cached;
@@ -152,7 +151,10 @@ async function rawFindings(text: string, path: string | undefined): Promise<RawF
   return found;
 }
 
-/** Every secret in `text`, sorted by offset, non-overlapping. */
+/**
+ * Every secret in `text`, sorted by offset, non-overlapping. The first call loads secretlint; the
+ * promise rejects only if it cannot be loaded (a boundary should then refuse rather than pass text on).
+ */
 export async function findSecrets(text: string, opts: SecretScanOptions = {}): Promise<SecretFinding[]> {
   const raw = await rawFindings(text, opts.path);
   const findings: SecretFinding[] = [];
