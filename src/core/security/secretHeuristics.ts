@@ -135,6 +135,19 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
   return looksRandom(value);
 }
 
+const CAMEL_SEGMENT = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
+
+/**
+ * camelCase and PascalCase identifiers (`privateKeyPEM`, `X509Credential`, `getJSDocTag`) are made of
+ * few long segments; a random mixed-case string of many short ones. Segments of 3.5 characters or
+ * more on average: 97.8% of typescript.js's mixed-case identifiers, 0.5% of random 16-character
+ * strings and 0.1% of 24-character ones (4 for shorter values, where chance does more).
+ */
+function isCamelCaseIdentifier(value: string): boolean {
+  const segments = value.match(CAMEL_SEGMENT)?.length ?? 1;
+  return value.length / segments >= (value.length < 16 ? 4 : 3.5);
+}
+
 /** Character-class and entropy test shared by the generic rules and the bare-token rules. */
 export function looksRandom(value: string): boolean {
   const n = value.length;
@@ -142,23 +155,17 @@ export function looksRandom(value: string): boolean {
   let upper = 0;
   let digit = 0;
   let other = 0;
-  let caseChanges = 0;
-  let prevCase = 0; // 1 lower, 2 upper
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    let cls = 0;
-    if (c >= 97 && c <= 122) { lower++; cls = 1; } else if (c >= 65 && c <= 90) { upper++; cls = 2; } else if (c >= 48 && c <= 57) digit++;
+    if (c >= 97 && c <= 122) lower++;
+    else if (c >= 65 && c <= 90) upper++;
+    else if (c >= 48 && c <= 57) digit++;
     else other++;
-    if (cls !== 0) {
-      if (prevCase !== 0 && cls !== prevCase) caseChanges++;
-      prevCase = cls;
-    }
   }
   const entropy = shannonEntropy(value);
-  if (digit === 0 && other === 0) {
-    // Letters only: camelCase identifiers change case rarely, random strings about every other letter.
-    return n >= 12 && caseChanges / (n - 1) >= 0.3 && entropy >= 3.2;
-  }
+  const mixedCase = upper > 0 && lower > 0;
+  if (mixedCase && other === 0 && isCamelCaseIdentifier(value)) return false;
+  if (digit === 0 && other === 0) return mixedCase ? n >= 12 && entropy >= 3.2 : n >= 24 && entropy >= 4.0;
   const classes = (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digit > 0 ? 1 : 0) + (other > 0 ? 1 : 0);
   if (classes < 2) return n >= 20 && entropy >= 3.5;
   // Hex (and UUIDs) carry 4 bits a character at most; a random 32-digit hex string scores about 3.6.

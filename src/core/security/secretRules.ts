@@ -346,14 +346,15 @@ function separatorAfter(text: string, nameStart: number, nameEnd: number): Separ
 
 /**
  * What follows an unquoted value that only code has: `;` ending a statement, `?`/`??`/`?.`, `|`
- * (a union type or `||`), `<` (generics), `[` (indexing), `)` or `=` (`a = b = c`).
+ * (a union type or `||`), `&&`, `<` (generics), `[` (indexing) or `=` (`a = b = c`). Not `)`, which
+ * also closes a Markdown link to a URL with `?token=...`.
  */
 function followedByCode(text: string, end: number, inString: boolean): boolean {
   let q = end;
   while (isBlank(text.charCodeAt(q))) q++;
   const c = text.charCodeAt(q);
   const next = text.charCodeAt(q + 1);
-  return (c === 59 && !inString) || c === 63 || c === 124 || c === 60 || c === 91 || c === 41 || (c === 61 && next !== 61)
+  return (c === 59 && !inString) || c === 63 || c === 124 || c === 60 || c === 91 || (c === 61 && next !== 61)
     || (c === 38 && next === 38);
 }
 
