@@ -164,7 +164,8 @@ export function looksRandom(value: string): boolean {
   }
   const entropy = shannonEntropy(value);
   const mixedCase = upper > 0 && lower > 0;
-  if (mixedCase && other === 0 && isCamelCaseIdentifier(value)) return false;
+  // Words repeat letters: a long identifier stays below the entropy of a long random string.
+  if (mixedCase && other === 0 && isCamelCaseIdentifier(value) && (n < 24 || entropy < 4.2)) return false;
   if (digit === 0 && other === 0) return mixedCase ? n >= 12 && entropy >= 3.2 : n >= 24 && entropy >= 4.0;
   const classes = (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digit > 0 ? 1 : 0) + (other > 0 ? 1 : 0);
   if (classes < 2) return n >= 20 && entropy >= 3.5;
