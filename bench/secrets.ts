@@ -117,7 +117,7 @@ interface Scanned {
 async function falsePositives(samples: number, all: boolean, verify: boolean): Promise<void> {
   const files = PACKAGES.flatMap((p) => filesUnder(join(NODE_MODULES, p), SOURCE));
   await loadSecretlint();
-  await findSecrets('warm up: password = "Xk9#p2LmQ" AKIA', { path: 'warm.ts' });
+  await findSecrets('warm up: password = process.env.PASSWORD; AKIA', { path: 'warm.ts' });
   clearSecretCache();
   const scanned: Scanned[] = [];
   let bytes = 0;
@@ -162,6 +162,19 @@ async function falsePositives(samples: number, all: boolean, verify: boolean): P
   console.log(`    split: Baton's rules ${(mb / (batonMs / 1000)).toFixed(0)} MB/s, secretlint incl. its pre-check ${(mb / (secretlintMs / 1000)).toFixed(0)} MB/s`);
   console.log(`    20-40 KB files: median ${median.toFixed(2)} ms each (${typical.length} files)`);
   console.log(`    the pre-check let secretlint run on ${secretlintRuns} of ${scanned.length} files (${pct(secretlintRuns, scanned.length)})`);
+
+  // The same sources with no path, as a prompt or a tool's output would carry them: unquoted values
+  // are then judged as data, not dismissed as code.
+  clearSecretCache();
+  const plain = new Map<string, number>();
+  let plainFindings = 0;
+  for (const { text } of scanned) {
+    for (const f of await findSecrets(text)) {
+      plainFindings++;
+      plain.set(f.rule, (plain.get(f.rule) ?? 0) + 1);
+    }
+  }
+  console.log(`\n(b'') the same sources read as plain text (no path): findings ${plainFindings} (${(plainFindings / mb).toFixed(3)} per MB); ${[...plain].map(([r, n]) => `${r} ${n}`).join(', ')}`);
 
   if (verify) {
     // Lints every file regardless of the pre-check, to show the pre-check changes nothing.

@@ -87,8 +87,8 @@ class Gen {
 }
 
 /**
- * About 45 secrets in 36 ordinary files (TypeScript, JavaScript, Python, Go, Java, .properties,
- * YAML including a kubeconfig, JSON, shell, Dockerfile, Terraform, XML, .env, .npmrc, Markdown).
+ * 59 secrets in 42 ordinary files (TypeScript, JavaScript, Python, Go, Java, .properties, YAML
+ * including a kubeconfig, JSON, shell, Dockerfile, Terraform, XML, .env, .npmrc, .netrc, Markdown).
  * The same seed always gives the same files.
  */
 export function plantedSecretFiles(seed = 1): PlantedFile[] {
@@ -557,6 +557,40 @@ TWILIO_API_KEY_SID = "${twilio.value}"
 EMAIL_HOST = "smtp.corp.example"
 EMAIL_HOST_USER = "alerts"
 EMAIL_HOST_PASSWORD = '${mailPw.value}'
+`);
+
+  const gcpKey = s('private-key', g.pem('PRIVATE KEY'));
+  add('deploy/gcp/service-account.json', [gcpKey], JSON.stringify({
+    type: 'service_account', project_id: 'orders-prod', private_key_id: g.pick(HEX, 40), private_key: gcpKey.value + '\n',
+    client_email: 'deployer@orders-prod.iam.gserviceaccount.com', client_id: g.pick(DIGITS, 21), token_uri: 'https://oauth2.googleapis.com/token',
+  }, null, 2) + '\n');
+  // The JSON file holds the key with its line breaks escaped; that is the text to look for.
+  gcpKey.value = JSON.stringify(gcpKey.value).slice(1, -1);
+
+  const azure = s('azure-client-secret', `${g.pick(ALNUM, 3)}${g.pick(DIGITS, 1)}Q~${g.pick(ALNUM + '_~.-', 34)}`);
+  const heroku = s('api-key-assignment', g.uuid());
+  add('config/cloud.env', [azure, heroku], `AZURE_TENANT_ID=${g.uuid()}
+AZURE_CLIENT_ID=${g.uuid()}
+AZURE_CLIENT_SECRET=${azure.value}
+HEROKU_API_KEY=${heroku.value}
+`);
+
+  const netrc = s('password-assignment', g.password());
+  add('ci/netrc', [netrc], `machine api.heroku.com
+  login deploy@corp.example
+  password ${netrc.value}
+machine git.corp.example login ci password ${g.password()}
+`);
+  files[files.length - 1].secrets.push(s('password-assignment', files[files.length - 1].content.split('password ')[2].trim()));
+
+  const odbc = s('password-assignment', g.password(16, '!%;=-_+~'));
+  add('reports/export.py', [odbc], `import pyodbc
+
+CONN = "DRIVER={ODBC Driver 18 for SQL Server};SERVER=sql01.corp.example;DATABASE=reports;UID=exporter;PWD={${odbc.value}};Encrypt=yes"
+
+
+def connect():
+    return pyodbc.connect(CONN, timeout=30)
 `);
 
   return files;

@@ -195,6 +195,9 @@ describe('secrets', function () {
       ['prose', 'notes.txt', 'Password: the one you chose at sign-up.\nToken: see the admin page.\n'],
       ['Authorization headers built from variables', 'a.ts', 'headers.Authorization = `Bearer ${accessToken}`;\nconst h = { Authorization: "Basic " + btoa(user + ":" + pass) };\n'],
       ['already-redacted text', 'a.ts', `const password = "${placeholderFor('password-assignment', 'x')}";\n`],
+      ['code read as plain text (a tool\'s output, no path)', 'tool-output',
+        'credential?: X509Credential | undefined;\nconst next = isOpening(p2) ? token : parent2;\nindentToken = lastToken2 && start.line;\n'
+        + 'return token.value === value2;\nbatch[token] = -Infinity;\nthis.ms_per_token=this.seq_length*2,x=1;\nexports.AuthToken2 = exports.X509Auth = void 0;\n'],
     ];
     for (const [what, path, text] of negatives) {
       it(`leaves ${what} alone`, async () => {
@@ -207,8 +210,9 @@ describe('secrets', function () {
   describe('rules', () => {
     it("reports what secretlint's preset misses", async () => {
       const cases: Array<[string, string, string]> = [
-        ['aws-access-key', 'a.md', 'AKIAIOSFODNN7EXAMPLE'], // AWS's documented example id
+        ['aws-access-key', 'a.md', 'AKIA' + 'IOSFODNN7' + 'EXAMPLE'], // AWS's documented example id
         ['aws-access-key', 'a.ts', `ASIA${rnd('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`],
+        ['aws-secret-key', '.env', 'wJalrXUtnFEMI/K7MDENG/' + 'bPxRfiCY' + 'EXAMPLEKEY'], // and its example secret
         ['jwt', 'a.ts', `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIx${rnd(ALNUM, 20)}.${rnd(ALNUM, 43)}`],
         ['stripe-key', 'a.ts', `rk_live_${rnd(ALNUM, 24)}`],
         ['google-api-key', 'a.ts', `AIza${rnd(ALNUM, 35)}`],
@@ -216,10 +220,12 @@ describe('secrets', function () {
         ['token-assignment', 'kubeconfig', rnd(ALNUM, 40)],
         ['password-assignment', 'Web.config', pw()],
         ['authorization-header', 'a.sh', `${rnd(ALNUM, 30)}`],
+        ['secret-assignment', 'main.go', `${rnd(ALNUM, 24)}`],
       ];
       const texts = [
         (v: string) => `see ${v} in the docs`,
         (v: string) => `const id = "${v}";`,
+        (v: string) => `AWS_SECRET_ACCESS_KEY=${v}`,
         (v: string) => `const t = '${v}';`,
         (v: string) => `stripe.key = "${v}"`,
         (v: string) => `key: '${v}'`,
@@ -227,6 +233,7 @@ describe('secrets', function () {
         (v: string) => `users:\n- user:\n    token: ${v}\n`,
         (v: string) => `<add name="a" connectionString="Server=s;User Id=u;Password=${v};" />`,
         (v: string) => `curl -H "Authorization: Bearer ${v}" https://x`,
+        (v: string) => `os.Setenv("WEBHOOK_SECRET", "${v}")`,
       ];
       for (let i = 0; i < cases.length; i++) {
         const [rule, path, value] = cases[i];

@@ -72,7 +72,7 @@ export interface ValueContext {
   quoted: boolean;
   /** The text is source code, where an unquoted word is a variable, not a password. */
   code: boolean;
-  /** The assignment sits inside a string (`"Server=db;Password=abc123;"`, `?token=...`). */
+  /** The assignment sits inside a string (`"Server=db;Password=…;"`, `?token=…`). */
   inString: boolean;
   /** The name it was assigned to. */
   name: string;
@@ -80,14 +80,14 @@ export interface ValueContext {
 
 // Documentation and test values: a real secret virtually never contains these words.
 const PLACEHOLDER_WORDS =
-  /example|sample|placeholder|change_?me|changeit|your|dummy|fake|mock|redacted|replace|insert|todo|fixme|password|passwd|secret|token|api_?key|test|default|foobar|lorem|not_?a_?real|notreal|hunter2|letmein|qwerty|123456|abcdef/i;
+  /example|sample|placeholder|change_?me|changeit|your|dummy|fake|mock|redacted|replace|insert|todo|fixme|password|passwd|secret|token|api_?key|test|default|foobar|lorem|not_?a_?real|notreal|hunter2|letmein|qwerty|123456|abcdef|abc123/i;
 const PLACEHOLDER_VALUES = /^(?:true|false|none|null|nil|undefined|empty|string|str|bytes|required|optional|unset|disabled?|enabled?)$/i;
 // References to a secret kept elsewhere, and templates filled in later.
 const REFERENCE = /\$\{|\{\{|#\{|%\([A-Za-z_]+\)[sd]|\$\(|<%|@\{|\[secret:|process\.env|os\.environ|getenv|System\.getenv|\bENV\[|\benv\(|Environment\.|\bsecrets\.|\bvault:|^\$[A-Za-z_]|^%[A-Za-z_]+%$/i;
 /** YAML tags (`!vault`), anchors and aliases, and block scalars: syntax when unquoted. */
 const YAML_SYNTAX = /^[!&*|>]/;
 /** `sk-...`, `****`, `xxxx1234`, `<your key>`, `[REDACTED]`, `{token}`: masks and blanks to fill in. */
-const ELLIPSIS_OR_MASK = /\.\.\.|…|^([*xX#._-])\1\1|([*xX#._-])\2\2$|([*xX#])\3{5}|<[^>]*>|^\[.*\]$|^\{.*\}$/;
+const ELLIPSIS_OR_MASK = /\.\.\.|…|^([*xX#._-])\1\1|([*xX#._-])\2\2$|([*xX#])\3{5}|<[^<>]*>|^\[.*\]$|^\{.*\}$/;
 const URL_OR_RELATIVE_PATH = /^(?:[a-z][a-z0-9+.-]*:\/\/|\.{1,2}\/|~\/|[A-Za-z]:\\)/i;
 /** `/run/secrets/db`, but not base64 that happens to start with `/`. */
 function isAbsolutePath(value: string): boolean {
@@ -111,8 +111,10 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
   if (n < 6 || n > 16_384) return false;
   if (/\s/.test(value)) return false;
   if (REFERENCE.test(value) || ELLIPSIS_OR_MASK.test(value) || URL_OR_RELATIVE_PATH.test(value) || isAbsolutePath(value)) return false;
-  // A long random value contains some short word by chance; placeholders are short.
-  if ((n <= 48 && PLACEHOLDER_WORDS.test(value)) || PLACEHOLDER_VALUES.test(value)) return false;
+  // A long random value contains some short word by chance, and AWS's documented example secret
+  // (`...EXAMPLEKEY`) is random apart from its suffix; placeholders are short and plain.
+  const incidentalWords = n > 48 || (n >= 32 && shannonEntropy(value) >= 4.3);
+  if ((!incidentalWords && PLACEHOLDER_WORDS.test(value)) || PLACEHOLDER_VALUES.test(value)) return false;
   if (normalized(value) === normalized(ctx.name)) return false;
   if (/^\d+$/.test(value) || /^(.)\1+$/.test(value)) return false;
   if (ENV_NAME.test(value) || WORD_CHAIN.test(value)) return false;
@@ -123,13 +125,27 @@ export function isLikelySecretValue(value: string, ctx: ValueContext): boolean {
   }
   if (!ctx.quoted) {
     // In source code a secret is a string literal: an unquoted value is an expression or a type,
-    // unless the assignment sits inside a string (`"...;Password=abc123;"`).
+    // unless the assignment sits inside a string (`"…;Password=…;"`).
     if (ctx.code && !ctx.inString) return false;
     if (YAML_SYNTAX.test(value)) return false;
-    // A member access (`config.db.password`, `exports.apiKey`, `self.token`).
+    // A member access (`config.db.password`, `exports.apiKey`, `this.token*2`).
     if (MEMBER_CHAIN.test(value) && (digits <= 2 || /^[A-Za-z_$]+[.:-]/.test(value))) return false;
+    if (/^(?:this|self|exports|module|process|window|globalThis)\./.test(value)) return false;
   }
   return looksRandom(value);
+}
+
+const CAMEL_SEGMENT = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
+
+/**
+ * camelCase and PascalCase identifiers (`privateKeyPEM`, `X509Credential`, `getJSDocTag`) are made of
+ * few long segments; a random mixed-case string of many short ones. Segments of 3.5 characters or
+ * more on average: 97.8% of typescript.js's mixed-case identifiers, 0.5% of random 16-character
+ * strings and 0.1% of 24-character ones (4 for shorter values, where chance does more).
+ */
+function isCamelCaseIdentifier(value: string): boolean {
+  const segments = value.match(CAMEL_SEGMENT)?.length ?? 1;
+  return value.length / segments >= (value.length < 16 ? 4 : 3.5);
 }
 
 /** Character-class and entropy test shared by the generic rules and the bare-token rules. */
@@ -139,27 +155,22 @@ export function looksRandom(value: string): boolean {
   let upper = 0;
   let digit = 0;
   let other = 0;
-  let caseChanges = 0;
-  let prevCase = 0; // 1 lower, 2 upper
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    let cls = 0;
-    if (c >= 97 && c <= 122) { lower++; cls = 1; } else if (c >= 65 && c <= 90) { upper++; cls = 2; } else if (c >= 48 && c <= 57) digit++;
+    if (c >= 97 && c <= 122) lower++;
+    else if (c >= 65 && c <= 90) upper++;
+    else if (c >= 48 && c <= 57) digit++;
     else other++;
-    if (cls !== 0) {
-      if (prevCase !== 0 && cls !== prevCase) caseChanges++;
-      prevCase = cls;
-    }
   }
   const entropy = shannonEntropy(value);
-  if (digit === 0 && other === 0) {
-    // Letters only: camelCase identifiers change case rarely, random strings about every other letter.
-    return n >= 12 && caseChanges / (n - 1) >= 0.3 && entropy >= 3.2;
-  }
+  const mixedCase = upper > 0 && lower > 0;
+  // Words repeat letters: a long identifier stays below the entropy of a long random string.
+  if (mixedCase && other === 0 && isCamelCaseIdentifier(value) && (n < 24 || entropy < 4.2)) return false;
+  if (digit === 0 && other === 0) return mixedCase ? n >= 12 && entropy >= 3.2 : n >= 24 && entropy >= 4.0;
   const classes = (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digit > 0 ? 1 : 0) + (other > 0 ? 1 : 0);
   if (classes < 2) return n >= 20 && entropy >= 3.5;
-  // Hex carries 4 bits a character at most; a random 32-digit hex string scores about 3.6.
-  const hex = upper === 0 || lower === 0 ? /^[0-9a-f]+$/i.test(value) : false;
+  // Hex (and UUIDs) carry 4 bits a character at most; a random 32-digit hex string scores about 3.6.
+  const hex = upper === 0 || lower === 0 ? /^[0-9a-f]+(?:-[0-9a-f]+)*$/i.test(value) : false;
   const needed = n < 12 ? 2.4 : n < 20 ? 2.7 : hex ? 3.0 : n < 32 ? 3.2 : 3.4;
   return entropy >= needed;
 }

@@ -34,7 +34,7 @@ export function isCodePath(path: string | undefined): boolean {
 
 interface PatternRule {
   rule: string;
-  /** Literals of which at least one must occur: a cheap `includes` before running the pattern. */
+  /** Literals of which at least one must occur for the pattern to run (see TRIGGER). */
   keywords: readonly string[];
   /** Global; with the `d` flag when `group` is set. */
   pattern: RegExp;
@@ -46,7 +46,7 @@ interface PatternRule {
 const quotedValue = (value: string): boolean => isLikelySecretValue(value, { quoted: true, code: false, inString: true, name: '' });
 
 const PATTERN_RULES: readonly PatternRule[] = [
-  // secretlint skips AKIAIOSFODNN7EXAMPLE-style documented keys and ASIA (temporary) keys without its ID scan.
+  // secretlint skips AWS's documented example key ids (ending in EXAMPLE), and ASIA (temporary) keys without its ID scan.
   { rule: 'aws-access-key', keywords: ['AKIA', 'ASIA', 'ABIA', 'ACCA'], pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
   { rule: 'jwt', keywords: ['eyJ'], pattern: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*/g },
   { rule: 'stripe-key', keywords: ['_live_', '_test_'], pattern: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247}\b/g },
@@ -68,7 +68,7 @@ const PATTERN_RULES: readonly PatternRule[] = [
     pattern: /\bgl(?:dt|rt|ptt|ft|soat|cbt|imt|agent|oas|ffct)-[A-Za-z0-9_-]{20,}/g,
   },
   // secretlint checks `_authToken=` only in files named .npmrc.
-  { rule: 'npm-token', keywords: ['_authToken'], pattern: /_authToken\s*=\s*["']?([^\s"'$][^\s"']*)/dg, group: 1, accept: quotedValue },
+  { rule: 'npm-token', keywords: ['_authToken'], pattern: /_authToken\s*=\s*["']?([A-Za-z0-9._~+/=-]{8,})(?![^\s"'])/dg, group: 1, accept: quotedValue },
   {
     rule: 'discord-webhook', keywords: ['discord'], group: 1,
     pattern: /\bhttps:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api\/webhooks\/\d{5,30}\/([A-Za-z0-9_-]{40,100})/dg,
@@ -93,19 +93,24 @@ const PATTERN_RULES: readonly PatternRule[] = [
     rule: 'curl-credentials', keywords: [' -u', '--user'], group: 1, accept: quotedValue,
     pattern: /(?<!\S)(?:-u|--user)[ =]["']?[^\s:"'$]{1,128}:([^\s"']{1,256})/dg,
   },
+  // Space-separated settings: .netrc `machine h login u password p`, redis.conf `requirepass p`.
+  {
+    rule: 'password-assignment', keywords: ['login', 'machine', 'requirepass', 'masterauth'], group: 1, accept: quotedValue,
+    pattern: /(?:\b(?:login|machine)\s+\S{1,256}\s+password|^[ \t]*(?:requirepass|masterauth))[ \t]+(\S{1,1024})/dgm,
+  },
 ];
 
 const PRIVATE_KEY_MARKERS = ['-----BEGIN ', '-----END '];
 const URL_MARKER = '://';
 const TRIGGER_WORDS = [...new Set([...PATTERN_RULES.flatMap((r) => r.keywords), ...PRIVATE_KEY_MARKERS, URL_MARKER])];
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** One pass finds which literals occur, instead of one `includes` per keyword. */
 /** `a(?:bc|de)|f(?:gh)`: alternatives grouped by first character, which V8 runs about 15% faster. */
 function alternation(words: string[]): string {
   const byFirst = new Map<string, string[]>();
   for (const w of words) byFirst.set(w[0], [...(byFirst.get(w[0]) ?? []), w.slice(1)]);
   return [...byFirst].map(([first, rests]) => `${escapeRegExp(first)}(?:${rests.map(escapeRegExp).join('|')})`).join('|');
 }
+/** One pass finds which keywords occur, instead of one `includes` per keyword (about 2x faster). */
 const TRIGGER = new RegExp(alternation(TRIGGER_WORDS), 'g');
 const TRIGGER_TEST = new RegExp(TRIGGER.source);
 
@@ -256,8 +261,7 @@ function scanUrlCredentials(text: string, out: RawFinding[]): void {
 
 // ---- Credential-named assignments ------------------------------------------------------------------
 
-/** Hits for a credential word; each is widened to the whole name and judged procedurally. */
-// Spelt out per case (lower, Capitalised, UPPER) rather than with the `i` flag: about 1.7x faster,
+// Hits for a credential word; each is widened to the whole name and judged procedurally. Spelt out per case (lower, Capitalised, UPPER) rather than with the `i` flag: about 1.7x faster,
 // and mixed-case noise such as `isIgnored` (`sIg`) is not a hit.
 const NAME_HIT = /[Pp](?:ass|ASS|wd|WD|w\b|W\b)|[Ss](?:ecret|ECRET)|[Tt](?:oken|OKEN)|[Kk](?:ey|EY)|[Aa](?:uth|UTH)|[Cc](?:red|RED)|sig/g;
 const MAX_NAME = 128;
@@ -284,54 +288,81 @@ interface Separator {
   pos: number;
   /** A call (`setPassword("...")`): only a quoted literal counts. */
   call: boolean;
+  /** `setenv("API_KEY", "...")`: the name was a string argument; only a quoted literal counts. */
+  quotedOnly?: boolean;
+  /** A comparison or a code-only operator (`==`, `!==`, `=>`, TypeScript's `?:`): an unquoted value is code. */
+  operator: boolean;
 }
 
-/** Recognises what follows a credential name: `=`, `:`, `:=`, `=>`, `==`, XML, Dockerfile and CLI forms. */
 /** `setPassword(`, `withToken(`, `.password(`: calls that take the secret as their argument. */
 function isSetterName(name: string): boolean {
   const words = nameWords(name);
   return words.length === 1 || words[0] === 'set' || words[0] === 'with';
 }
 
+/** Recognises what follows a credential name: `=`, `:`, `:=`, `=>`, `==`, XML, Dockerfile and CLI forms. */
 function separatorAfter(text: string, nameStart: number, nameEnd: number): Separator | undefined {
   let p = nameEnd;
   const before = nameStart > 0 ? text.charCodeAt(nameStart - 1) : 0;
-  if (isQuote(before) && text.charCodeAt(p) === before) p++;
+  const quotedName = isQuote(before) && text.charCodeAt(p) === before;
+  if (quotedName) p++;
   if (text.charCodeAt(p) === 93) p++; // env["API_KEY"] = ...
   // <password>value</password>
-  if (before === 60 && text.charCodeAt(p) === 62) return { pos: p + 1, call: false };
+  if (before === 60 && text.charCodeAt(p) === 62) return { pos: p + 1, call: false, operator: false };
   const afterName = p;
   while (isBlank(text.charCodeAt(p))) p++;
   const c = text.charCodeAt(p);
   const next = text.charCodeAt(p + 1);
-  if (c === 58) { // :
+  if (c === 58) { // : and :=
     if (next === 58) return undefined;
-    return { pos: next === 61 ? p + 2 : p + 1, call: false };
+    return { pos: next === 61 ? p + 2 : p + 1, call: false, operator: false };
   }
-  if (c === 61) { // =, =>, ==, ===
+  if (c === 61) { // =, and the operators =>, ==, ===
     if (next === 126) return undefined;
-    if (next === 62) return { pos: p + 2, call: false };
-    if (next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false };
-    return { pos: p + 1, call: false };
+    if (next === 62) return { pos: p + 2, call: false, operator: true };
+    if (next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false, operator: true };
+    return { pos: p + 1, call: false, operator: false };
   }
-  if (c === 33 && next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false }; // != !==
-  if (c === 63 && (next === 58 || next === 61)) return { pos: p + 2, call: false }; // TS `?:`, Makefile `?=`
-  if (c === 40 && p === afterName) {
-    return { pos: p + 1, call: true };
-  }
+  if (c === 33 && next === 61) return { pos: text.charCodeAt(p + 2) === 61 ? p + 3 : p + 2, call: false, operator: true }; // != !==
+  if (c === 63 && next === 58) return { pos: p + 2, call: false, operator: true }; // TypeScript `name?: Type`
+  if (c === 63 && next === 61) return { pos: p + 2, call: false, operator: false }; // Makefile `?=`
+  if (c === 40 && p === afterName) return { pos: p + 1, call: true, operator: false };
+  // os.Setenv("API_KEY", "..."), props.put("password", "..."), headers.set("X-Api-Key", "...")
+  if (c === 44 && quotedName) return { pos: p + 1, call: false, operator: false, quotedOnly: true };
   if (p > afterName) {
     // <add key="ApiKey" value="..."/>
     if (isQuote(before) && text.startsWith('value', p)) {
       let q = p + 5;
       while (isBlank(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) === 61) return { pos: q + 1, call: false };
+      if (text.charCodeAt(q) === 61) return { pos: q + 1, call: false, operator: false };
     }
     const lineStart = text.lastIndexOf('\n', nameStart - 1) + 1;
     const prefix = text.slice(lineStart, nameStart);
-    if (/^\s*ENV\s+$/.test(prefix)) return { pos: p, call: false }; // Dockerfile `ENV NAME value`
-    if (text.startsWith('--', nameStart)) return { pos: p, call: false }; // `--password value`
+    if (/^\s*ENV\s+$/.test(prefix)) return { pos: p, call: false, operator: false }; // Dockerfile `ENV NAME value`
+    if (text.startsWith('--', nameStart)) return { pos: p, call: false, operator: false }; // `--password value`
   }
   return undefined;
+}
+
+/**
+ * What follows an unquoted value that only code has: `;` ending a statement, `?`/`??`/`?.`, `|`
+ * (a union type or `||`), `&&`, `<` (generics), `[` (indexing) or `=` (`a = b = c`). Not `)`, which
+ * also closes a Markdown link to a URL with `?token=...`.
+ */
+function followedByCode(text: string, end: number, inString: boolean): boolean {
+  let q = end;
+  while (isBlank(text.charCodeAt(q))) q++;
+  const c = text.charCodeAt(q);
+  const next = text.charCodeAt(q + 1);
+  return (c === 59 && !inString) || c === 63 || c === 124 || c === 60 || c === 91 || (c === 61 && next !== 61)
+    || (c === 38 && next === 38);
+}
+
+/** `cond ? token : other`: a ternary's branch, not a `name: value` pair. */
+function isTernaryBranch(text: string, nameStart: number): boolean {
+  let p = nameStart - 1;
+  while (p >= 0 && isBlank(text.charCodeAt(p))) p--;
+  return p >= 0 && text.charCodeAt(p) === 63;
 }
 
 interface Value {
@@ -377,6 +408,16 @@ function valueAt(text: string, pos: number, call: boolean): ValueScan {
   return { value: { start: p, end: q, quoted: false }, scanned: q };
 }
 
+/** `{...}` on one line, read as a quoted value. */
+function bracedAt(text: string, pos: number): ValueScan {
+  for (let q = pos + 1; q < text.length && q - pos < 1024; q++) {
+    const c = text.charCodeAt(q);
+    if (c === 125) return { value: { start: pos + 1, end: q, quoted: true }, scanned: q };
+    if (c === 10 || c === 13) return { scanned: q };
+  }
+  return { scanned: Math.min(text.length, pos + 1024) };
+}
+
 /** `NAME = value` where NAME denotes a credential and the value passes the entropy and placeholder checks. */
 function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
   NAME_HIT.lastIndex = 0;
@@ -398,23 +439,26 @@ function scanAssignments(text: string, code: boolean, out: RawFinding[]): void {
     if (!rule && name === 'sig' && (before === 38 || before === 63)) rule = 'token-assignment';
     if (!rule) continue;
     if (sep.call && !isSetterName(name)) continue;
-    const scan = valueAt(text, sep.pos, sep.call);
+    // `…;PWD={…};`: ODBC and ADO.NET brace a value that holds separators.
+    const tight = text.charCodeAt(e) === 61 && sep.pos === e + 1 && !isBlank(text.charCodeAt(sep.pos));
+    const scan = tight && text.charCodeAt(sep.pos) === 123 ? bracedAt(text, sep.pos) : valueAt(text, sep.pos, sep.call);
     NAME_HIT.lastIndex = Math.max(e, scan.scanned);
     let value = scan.value;
-    if (!value) continue;
+    if (!value || (sep.quotedOnly && !value.quoted)) continue;
     // `api_key: str = "..."`, `val token: String = "..."`: the literal follows the type.
     if (!value.quoted) {
       let q = value.end;
       while (isBlank(text.charCodeAt(q))) q++;
-      if (text.charCodeAt(q) === 61 && text.charCodeAt(q + 1) !== 61) {
+      if (text.charCodeAt(q) === 61 && text.charCodeAt(q + 1) !== 61 && text.charCodeAt(q + 1) !== 62) {
         const typed = valueAt(text, q + 1, false);
         NAME_HIT.lastIndex = Math.max(NAME_HIT.lastIndex, typed.scanned);
         value = typed.value ?? value;
       }
     }
-    // `...;Password=abc123;`, `?token=...`, `"secret=..."`: a key=value pair written inside a string.
-    const tight = text.charCodeAt(e) === 61 && sep.pos === e + 1 && !isBlank(text.charCodeAt(sep.pos));
+    // `…;Password=…;`, `?token=…`, `"secret=…"`: a key=value pair written inside a string.
     const inString = tight && (before === 59 || before === 38 || before === 63 || isQuote(before));
+    // Code is recognisable even where the text is not known to be code (a prompt, a tool's output).
+    if (!value.quoted && (sep.operator || followedByCode(text, value.end, inString) || isTernaryBranch(text, s))) continue;
     const v = text.slice(value.start, value.end);
     if (!isLikelySecretValue(v, { quoted: value.quoted, code, inString, name })) continue;
     // An AWS secret key under any name that says so gets its own label (secretlint's pattern needs

@@ -141,18 +141,20 @@ async function rawFindings(text: string, path: string | undefined): Promise<RawF
   precheckSound = sound;
   // The quick check pays off on short strings; a long text nearly always has some hit anyway.
   if (text.length < 4096 && !mayContainSecrets(text)) return [];
-  if (text.length === 0) return [];
   const profile = profileOf(path);
   const cached = cacheGet(profile, text);
   if (cached) return cached;
   const raw = [...scanBatonRules(text, isCodePath(path)), ...(await secretlintFindings(text, path))];
-  // A value that is already a placeholder (`postgres://u:[secret:...]@h`) stays as it is.
+  // A value that is already a placeholder (`postgres://u:[secret:database-password#1a2b]@h`) stays as it is.
   const found = merge(raw.filter((f) => !PLACEHOLDERS_ONLY.test(text.slice(f.start, f.end))));
   cachePut(profile, text, found);
   return found;
 }
 
-/** Every secret in `text`, sorted by offset, non-overlapping. */
+/**
+ * Every secret in `text`, sorted by offset, non-overlapping. The first call loads secretlint; the
+ * promise rejects only if it cannot be loaded (a boundary should then refuse rather than pass text on).
+ */
 export async function findSecrets(text: string, opts: SecretScanOptions = {}): Promise<SecretFinding[]> {
   const raw = await rawFindings(text, opts.path);
   const findings: SecretFinding[] = [];
