@@ -409,22 +409,6 @@ describe('secrets', function () {
         assert.ok(performance.now() - started < 3000, `${(performance.now() - started).toFixed(0)} ms`);
       });
     }
-
-    it('scans a 30 KB source file in a few milliseconds', async () => {
-      const file = files.find((f) => f.path === 'src/storage/s3Client.ts') as PlantedFile;
-      const text = (decoyFiles(1).find((f) => f.path === 'src/auth/tokenService.ts')?.content ?? '').repeat(20).slice(0, 30_000) + file.content;
-      clearSecretCache();
-      await findSecrets(text, { path: 'big.ts' });
-      const times: number[] = [];
-      for (let i = 0; i < 15; i++) {
-        clearSecretCache();
-        const t0 = performance.now();
-        await findSecrets(text, { path: 'big.ts' });
-        times.push(performance.now() - t0);
-      }
-      times.sort((a, b) => a - b);
-      assert.ok(times[7] < 15, `median ${times[7].toFixed(2)} ms`);
-    });
   });
 
   describe('secretlint', () => {
