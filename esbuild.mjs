@@ -48,13 +48,13 @@ const webview = {
   minify: true, // most of it is zod's validators; the webview loads it on every show
   sourcemap: true,
   logLevel: 'warning',
-  entryPoints: { chat: 'media/chat.ts' },
+  entryPoints: { chat: 'src/webview/chat.ts' },
   outdir: 'dist/webview',
 };
 
 const transpiled = {
   ...common,
-  entryPoints: ['src', 'test', 'bench', 'train', 'media'].flatMap((d) => { try { return tsFiles(d); } catch { return []; } }),
+  entryPoints: ['src', 'test', 'bench', 'train'].flatMap((d) => { try { return tsFiles(d); } catch { return []; } }),
   outdir: 'out',
   outbase: '.',
 };

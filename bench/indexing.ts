@@ -10,14 +10,14 @@ import { cpSync, mkdtempSync, rmSync, appendFileSync, readdirSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { indexWorkspace } from '../src/core/index/indexer';
-import { IndexStore } from '../src/core/index/store';
-import { Retriever } from '../src/core/index/retriever';
-import { batonDirOf } from '../src/core/index/workspaceIndex';
-import { embedderSpecFromFlag } from '../src/core/config';
+import { indexWorkspace } from '../src/core/indexing/indexer';
+import { IndexStore } from '../src/core/store/store';
+import { Retriever } from '../src/core/search/retriever';
+import { batonDirOf } from '../src/core/indexing/workspaceIndex';
+import { embedderSpecFromFlag } from '../src/core/config/config';
 import { createEmbedder, describeEmbedder } from '../src/core/embed/createEmbedder';
 import { documentText } from '../src/core/embed/documentText';
-import { chunkId, type IndexedChunk, type FileRecord } from '../src/core/index/types';
+import { chunkId, type IndexedChunk, type FileRecord } from '../src/core/indexing/types';
 import type { Embedder } from '../src/core/embed/types';
 
 const { values, positionals } = parseArgs({

@@ -8,10 +8,10 @@ import { cpus, loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { codeTokens, computeTerms, stem, STOPWORDS } from '../src/core/index/codeTokens';
-import { LexicalIndex } from '../src/core/index/lexical';
-import { chunkId, type Chunk, type IndexedChunk } from '../src/core/index/types';
-import { contentHash } from '../src/core/util/hash';
+import { codeTokens, computeTerms, stem, STOPWORDS } from '../src/core/search/codeTokens';
+import { LexicalIndex } from '../src/core/search/lexical';
+import { chunkId, type Chunk, type IndexedChunk } from '../src/core/indexing/types';
+import { contentHash } from '../src/base/node/hash';
 import { seededRandom } from '../test/helpers/seededRandom';
 
 const ROOT = join(__dirname, '..', '..');

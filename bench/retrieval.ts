@@ -6,13 +6,13 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { indexWorkspace } from '../src/core/index/indexer';
-import { IndexStore } from '../src/core/index/store';
-import { DEFAULT_BM25F, LexicalIndex, type Bm25fParams } from '../src/core/index/lexical';
-import { Retriever, DEFAULT_FUSION_WEIGHTS, type FusionWeights, type SearchMode } from '../src/core/index/retriever';
-import { embedderSpecFromFlag } from '../src/core/config';
+import { indexWorkspace } from '../src/core/indexing/indexer';
+import { IndexStore } from '../src/core/store/store';
+import { DEFAULT_BM25F, LexicalIndex, type Bm25fParams } from '../src/core/search/lexical';
+import { Retriever, DEFAULT_FUSION_WEIGHTS, type FusionWeights, type SearchMode } from '../src/core/search/retriever';
+import { embedderSpecFromFlag } from '../src/core/config/config';
 import { createEmbedder, describeEmbedder } from '../src/core/embed/createEmbedder';
-import type { SearchResult } from '../src/core/index/types';
+import type { SearchResult } from '../src/core/indexing/types';
 
 interface Query { repo: string; query: string; path: string; startLine: number; endLine: number; symbol: string }
 

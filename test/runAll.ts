@@ -1,10 +1,12 @@
 // `npm test` after the build: every stage CI runs, one after the other, with one combined closing
 // line `N passed, N failed`.
-//   unit         mocha on out/test/unit (plain Node: real files, processes, HTTP servers)
-//   integration  mocha inside a real VS Code extension host (code-server + Chromium; run.ts)
-//   e2e          the packaged VSIX in code-server, driven through the UI in Chromium
-// BATON_TEST_STAGES=unit,integration picks stages. The VS Code tools (.vscode-tools/) are
-// installed on first use by scripts/install-vscode-tools.sh.
+//   unit           mocha on out/test/unit: in-process, real files and HTTP servers on 127.0.0.1
+//   process        mocha on out/test/process: tests that start the CLI, the language server,
+//                  worker threads or Chromium as separate processes
+//   extensionHost  mocha inside a real VS Code extension host (code-server + Chromium; run.ts)
+//   browser        the packaged VSIX in code-server, driven through the UI in Chromium
+// BATON_TEST_STAGES=unit,process picks stages (the old names integration and e2e still work). The
+// VS Code tools (.vscode-tools/) are installed on first use by scripts/install-vscode-tools.sh.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,11 +30,16 @@ function mochaSummary(out: string): { passed: number; failed: number } | null {
   return { passed: Number(passing?.[1] ?? 0), failed: Number(failing?.[1] ?? 0) };
 }
 
+const MOCHA = join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
+
 const STAGES: Stage[] = [
-  { name: 'unit', args: [join(REPO_ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js')], needsVsCode: false, parse: mochaSummary },
-  { name: 'integration', args: [join(REPO_ROOT, 'out', 'test', 'integration', 'run.js')], needsVsCode: true, parse: closingLine },
-  { name: 'e2e', args: [join(REPO_ROOT, 'out', 'test', 'e2e', 'run.js')], needsVsCode: true, parse: closingLine },
+  { name: 'unit', args: [MOCHA, 'out/test/unit/**/*.test.js'], needsVsCode: false, parse: mochaSummary },
+  { name: 'process', args: [MOCHA, 'out/test/process/**/*.test.js'], needsVsCode: false, parse: mochaSummary },
+  { name: 'extensionHost', args: [join(REPO_ROOT, 'out', 'test', 'extensionHost', 'run.js')], needsVsCode: true, parse: closingLine },
+  { name: 'browser', args: [join(REPO_ROOT, 'out', 'test', 'browser', 'run.js')], needsVsCode: true, parse: closingLine },
 ];
+/** Earlier names of the stages, still accepted in BATON_TEST_STAGES. */
+const ALIASES: Record<string, string> = { integration: 'extensionHost', e2e: 'browser' };
 
 function runStage(stage: Stage): Promise<{ passed: number; failed: number; code: number | null; seconds: number }> {
   const started = Date.now();
@@ -56,7 +63,8 @@ function runStage(stage: Stage): Promise<{ passed: number; failed: number; code:
 }
 
 async function main(): Promise<number> {
-  const wanted = (process.env.BATON_TEST_STAGES ?? 'unit,integration,e2e').split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = (process.env.BATON_TEST_STAGES ?? STAGES.map((s) => s.name).join(','))
+    .split(',').map((s) => s.trim()).filter(Boolean).map((s) => ALIASES[s] ?? s);
   const stages = STAGES.filter((s) => wanted.includes(s.name));
   const results: Array<{ name: string; passed: number; failed: number; seconds: number; code: number | null }> = [];
   for (const stage of stages) {
@@ -74,7 +82,7 @@ async function main(): Promise<number> {
     results.push({ name: stage.name, ...(await runStage(stage)) });
   }
   console.log('\n=== summary ===');
-  for (const r of results) console.log(`${r.name.padEnd(12)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(0).padStart(4)} s`);
+  for (const r of results) console.log(`${r.name.padEnd(14)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(0).padStart(4)} s`);
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const failed = results.reduce((n, r) => n + r.failed, 0);
   console.log(`${passed} passed, ${failed} failed`);

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CODE_EXT, DECLARATION, mineSource, usableQuery } from '../bench/dataset/docMining';
 import { fetchPackage, listFiles, readLicense, tarballName } from '../bench/dataset/npmFetch';
-import { chunkFile } from '../src/core/index/chunker';
+import { chunkFile } from '../src/core/indexing/chunker';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');

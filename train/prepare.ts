@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { listFiles } from '../bench/dataset/npmFetch';
 import { CAMEL_BOUNDARY_REGEX, WORD_REGEX, tokenizeForTraining, writeTokenizer } from './onnxExport';
-import { chunkFile } from '../src/core/index/chunker';
+import { chunkFile } from '../src/core/indexing/chunker';
 import { documentText } from '../src/core/embed/documentText';
 
 const ROOT = resolve(__dirname, '../..');

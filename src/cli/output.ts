@@ -1,7 +1,7 @@
 // What the CLI prints for people, in one place: every untrusted string (file names and contents,
 // symbols, model answers, tool arguments, messages that quote input) is rendered inert (src/base) so
 // it cannot drive the terminal; JSON for scripts stays exact (terminalJson escapes, never alters).
-import { InertStream, inertBlock, inertLine, terminalJson, wrapInert } from '../base/inert';
+import { InertStream, inertBlock, inertLine, terminalJson, wrapInert } from '../base/common/inert';
 
 export { inertBlock, inertLine, terminalJson };
 

@@ -1,8 +1,8 @@
 // Progress on stderr, so stdout stays scriptable: the indexer's one-line display (TTY only), and
 // what a silent model call is waiting for (every surface: a log needs it most).
-import type { IndexProgress } from '../core/index/indexer';
+import type { IndexProgress } from '../core/indexing/indexer';
 import { describeWait, type LlmWait } from '../core/llm/waiting';
-import { inertLine } from '../base/inert';
+import { inertLine } from '../base/common/inert';
 
 export class ProgressLine {
   private lastDraw = 0;

@@ -2,10 +2,10 @@
 // (a pipe, CI) leaves the workspace untrusted. The question quotes the workspace's files (paths,
 // URLs): it is shown inert. Either way the configuration is resolved from what
 // may apply, and what was ignored is said once on stderr.
-import { resolveConfig, type BatonConfig } from '../core/config';
+import { resolveConfig, type BatonConfig } from '../core/config/config';
 import { askYesNo } from '../core/host/askYesNo';
 import { decideTrust, untrustedNotice } from '../core/security/workspaceTrust';
-import { inertBlock } from '../base/inert';
+import { inertBlock } from '../base/common/inert';
 
 export interface CliWorkspace {
   trusted: boolean;

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IndexStatus } from '../protocol';
 import type { BatonApi } from './api';
-import type { ChatBackend } from './chatBackend';
+import type { ChatBackend } from './chat/chatBackend';
 import type { Services } from './services';
 
 const DEFAULT_INDEX_TIMEOUT_MS = 120_000;

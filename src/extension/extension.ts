@@ -2,20 +2,20 @@
 // every feature goes through it (the extension never loads the core). Returns the BatonApi.
 import * as vscode from 'vscode';
 import type { BatonApi } from './api';
-import { ExtensionChatBackend } from './backend';
+import { ExtensionChatBackend } from './chat/lspChatBackend';
 import { createBatonApi } from './batonApi';
-import { ChatViewProvider } from './chatView';
-import { BatonClient } from './client';
-import { registerCommands } from './commands';
-import { PROPOSED_SCHEME, ProposedContent } from './diffReview';
-import { createHostHandlers } from './editorHost';
+import { ChatViewProvider } from './chat/chatView';
+import { BatonClient } from './lsp/client';
+import { registerCommands } from './commands/commands';
+import { PROPOSED_SCHEME, ProposedContent } from './edits/diffReview';
+import { createHostHandlers } from './lsp/editorHost';
 import { EditorTracker } from './editorTracker';
-import { RunProgressRouter } from './runProgressRouter';
+import { RunProgressRouter } from './commands/runProgressRouter';
 import { ApiKeyStore } from './secrets';
 import { affectsServer, affectsTraceMaxRuns, traceMaxRuns } from './settings';
 import { IndexStatusBar } from './statusBar';
-import { traceLines, TraceStore } from './traceModel';
-import { TraceTreeProvider } from './traceView';
+import { traceLines, TraceStore } from './trace/traceModel';
+import { TraceTreeProvider } from './trace/traceView';
 
 /** Settings edits come in bursts (a settings.json save, Configure Model); one restart covers them. */
 const RESTART_DEBOUNCE_MS = 300;

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmbedder, describeEmbedder } from '../core/embed/createEmbedder';
 import type { Embedder, EmbedderSpec } from '../core/embed/types';
-import { batonDirOf, buildWorkspaceIndex } from '../core/index/workspaceIndex';
+import { batonDirOf, buildWorkspaceIndex } from '../core/indexing/workspaceIndex';
 import type { IndexStatus, SearchParams, SearchResponse } from '../protocol';
 import { IndexStatusReporter } from './indexStatus';
 import type { Effective } from './settings';

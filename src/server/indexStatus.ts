@@ -1,7 +1,7 @@
 // The index status the client sees: built from the indexer's progress, with an ETA from the measured
 // embedding rate, and sent at most every `minIntervalMs` (progress fires per batch; the client
 // repaints a status bar, it does not need every step). State changes go out at once.
-import type { IndexProgress } from '../core/index/indexer';
+import type { IndexProgress } from '../core/indexing/indexer';
 import type { IndexStatus } from '../protocol';
 
 export class IndexStatusReporter {

@@ -1,6 +1,6 @@
 // `baton/models`: the chat model used by default and what the configured server offers. A short
 // timeout: the model picker must not hang on a server that is down; it says why the list is short.
-import type { BatonConfig } from '../core/config';
+import type { BatonConfig } from '../core/config/config';
 import { listServerModels } from '../core/llm/detect';
 import { resolveModelsAuto } from '../core/llm/models';
 import type { ModelsResponse } from '../protocol';

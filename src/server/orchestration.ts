@@ -4,11 +4,11 @@
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import type { AgentEvent } from '../core/agent/loop';
 import { describeWait, type LlmWait } from '../core/llm/waiting';
-import type { EditorHost } from '../core/host';
+import type { EditorHost } from '../core/host/editorHost';
 import { ConversationNotFoundError } from '../core/memory/conversationStore';
-import { ask } from '../core/orchestrator';
-import { Trace } from '../core/trace';
-import { runNamedWorkflow, UnknownWorkflowError } from '../core/workflowRunner';
+import { ask } from '../core/orchestration/orchestrator';
+import { Trace } from '../core/trace/trace';
+import { runNamedWorkflow, UnknownWorkflowError } from '../core/orchestration/workflowRunner';
 import type { TraceEventDto, AskParams, AskResponse, RunProgress, RunWorkflowParams, RunWorkflowResponse } from '../protocol';
 import type { IndexService } from './indexService';
 import type { IndexLease } from './warmIndex';

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CancellationTokenSource, type Connection, type TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { inertLine } from '../base/inert';
-import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../core/host';
+import { inertLine } from '../base/common/inert';
+import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../core/host/editorHost';
 import { hostRequest } from './rpc';
 
 export interface RemoteHostOptions {

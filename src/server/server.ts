@@ -14,7 +14,7 @@ import { findPackageRoot } from '../core/embed/createEmbedder';
 import { createTokenCounter } from '../core/llm/tokens';
 import { ConversationStore } from '../core/memory/conversationStore';
 import { memoryStorePreloadSteps } from '../core/memory/longTerm';
-import { BATON_DIR } from '../core/index/workspaceIndex';
+import { BATON_DIR } from '../core/indexing/workspaceIndex';
 import type { ServerSettings } from '../protocol';
 import { codeActionParamsSchema, codeActionsFor } from './codeActions';
 import { listConversations, openConversation } from './conversations';
@@ -25,7 +25,7 @@ import { RemoteHost } from './remoteHost';
 import { notify, onRequest, onValidatedRequest, type RequestHandler } from './rpc';
 import { RunRegistry } from './runs';
 import { effectiveConfig, indexSettingsChanged, parseSettings, type Effective } from './settings';
-import { relativeInside } from '../core/util/paths';
+import { relativeInside } from '../base/node/paths';
 import { decideTrust } from '../core/security/workspaceTrust';
 
 const watchedFilesSchema = z.object({ changes: z.array(z.looseObject({ uri: z.string() })) });

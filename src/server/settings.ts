@@ -2,7 +2,7 @@
 // the workspace is trusted (security/workspaceTrust.ts), and the editor's settings
 // (ServerSettings) on top. The model and server travel as the environment overlay the core
 // already reads (BATON_MODEL, OPENAI_BASE_URL); keys only ever come from the process env.
-import { DEFAULT_CONFIG, embedderSpecFromFlag, resolveConfig, type BatonConfig } from '../core/config';
+import { DEFAULT_CONFIG, embedderSpecFromFlag, resolveConfig, type BatonConfig } from '../core/config/config';
 import { trustState, untrustedNotice } from '../core/security/workspaceTrust';
 import type { EmbedderSpec } from '../core/embed/types';
 import type { ServerSettings } from '../protocol';

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmbedder } from '../core/embed/createEmbedder';
 import type { Embedder, EmbedderSpec } from '../core/embed/types';
-import { batonDirOf, openIndexForSearch, type OpenedIndex } from '../core/index/workspaceIndex';
+import { batonDirOf, openIndexForSearch, type OpenedIndex } from '../core/indexing/workspaceIndex';
 
 export interface IndexLease {
   index: OpenedIndex;

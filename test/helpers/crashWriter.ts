@@ -3,9 +3,9 @@
 // SIGKILLs it at random moments and checks that the store reopens in a state it announced.
 //   node out/test/helpers/crashWriter.js <batonDir>
 import { createHash } from 'node:crypto';
-import { IndexStore } from '../../src/core/index/store';
-import { chunkId, type FileRecord, type IndexedChunk } from '../../src/core/index/types';
-import { contentHash } from '../../src/core/util/hash';
+import { IndexStore } from '../../src/core/store/store';
+import { chunkId, type FileRecord, type IndexedChunk } from '../../src/core/indexing/types';
+import { contentHash } from '../../src/base/node/hash';
 
 export const CRASH_EMBEDDER = 'crash-test-embedder';
 export const CRASH_DIMS = 8;

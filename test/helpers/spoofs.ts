@@ -3,7 +3,7 @@
 // rendering must show. Shared by the unit tests of src/base, the NodeHost prompt, the extension's
 // modal text and the CLI.
 import assert from 'node:assert/strict';
-import { RAW_UNSAFE, revive } from '../../src/base/inert';
+import { RAW_UNSAFE, revive } from '../../src/base/common/inert';
 
 export interface Spoof {
   name: string;

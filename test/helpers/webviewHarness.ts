@@ -3,7 +3,7 @@
 // ChatBackend. Install the stand-in before requiring chatView (see webviewHost.test.ts).
 import Module from 'node:module';
 import type { AskResponse, Citation, ConversationResponse, ModelsResponse, RunProgress, ToWebview } from '../../src/protocol';
-import type { ChatAskRequest, ChatBackend } from '../../src/extension/chatBackend';
+import type { ChatAskRequest, ChatBackend } from '../../src/extension/chat/chatBackend';
 
 class FakeUri {
   constructor(readonly path: string) {}

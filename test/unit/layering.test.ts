@@ -1,7 +1,8 @@
 // The core must stay editor-free so the CLI, the language server and other editors can host it; the
 // extension stays thin (heavy work runs in the language server) and the server never needs VS Code.
-// src/base is the layer under all of them (pure TypeScript: media/tsconfig.json also type-checks it
-// without Node's types), so every side may import it and it imports nothing.
+// src/base is the layer under all of them, so every side may import it and it imports nothing
+// outside itself: src/base/common is pure TypeScript (src/webview/tsconfig.json type-checks it
+// without Node's types), src/base/node may use Node.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,8 +24,8 @@ function specifiers(file: string): string[] {
 }
 
 describe('layering', () => {
-  it('src/base imports nothing outside src/base: no Node, no vscode, no packages', () => {
-    const base = join(REPO_ROOT, 'src', 'base');
+  it('src/base/common imports nothing outside itself: no Node, no vscode, no packages', () => {
+    const base = join(REPO_ROOT, 'src', 'base', 'common');
     const files = sourceFiles(base);
     assert.ok(files.length >= 2, 'expected the base sources');
     const offenders = files.flatMap((f) => specifiers(f)
@@ -68,10 +69,10 @@ describe('layering', () => {
     assert.deepEqual(offenders, []);
   });
 
-  it('media/ (the webview) imports only its own modules, the protocol, src/base and browser-safe packages', () => {
-    const files = sourceFiles(join(REPO_ROOT, 'media'));
+  it('src/webview imports only its own modules, the protocol, src/base/common and browser-safe packages', () => {
+    const files = sourceFiles(join(REPO_ROOT, 'src', 'webview'));
     const offenders = files
-      .filter((f) => /(?:from\s+|require\(\s*|import\(\s*)['"](?:vscode|node:[\w/]+|(?:\.\.\/)+src\/(?!protocol['"]|base\/))/.test(readFileSync(f, 'utf8')))
+      .filter((f) => /(?:from\s+|require\(\s*|import\(\s*)['"](?:vscode|node:[\w/]+|(?:\.\.\/)+(?!protocol['"]|base\/common\/|webview\/))/.test(readFileSync(f, 'utf8')))
       .map((f) => relative(REPO_ROOT, f));
     assert.deepEqual(offenders, []);
   });

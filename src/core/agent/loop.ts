@@ -19,7 +19,7 @@ import { createTokenCounter } from '../llm/tokens';
 import type { ChatMessage, ChatResult, ModelConfig, ModelRole, TokenCounter, ToolCall, ToolSpec } from '../llm/types';
 import { buildPrompt, type BuiltPrompt, type ContextItem, type PromptBudget } from '../prompt/builder';
 import type { ToolContext, ToolOutcome, ToolRegistry } from '../tools/registry';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 import { callKey } from './callKey';
 import { historyToText, parseTextReply, textProtocolInstructions, toTextMessages } from './textProtocol';
 

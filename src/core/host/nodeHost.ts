@@ -10,12 +10,12 @@
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { approvalView } from '../../base/approval';
-import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../host';
-import { withoutVariables } from '../../base/envFilter';
+import { approvalView } from '../../base/common/approval';
+import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from './editorHost';
+import { withoutVariables } from '../../base/common/envFilter';
 import { askYesNo } from './askYesNo';
-import { writeFileAtomic } from '../util/atomicFile';
-import { relativeInside } from '../util/paths';
+import { writeFileAtomic } from '../../base/node/atomicFile';
+import { relativeInside } from '../../base/node/paths';
 
 export interface NodeHostOptions {
   root: string;

@@ -25,7 +25,7 @@ import { DEFAULT_RETRY_POLICY, decide, sleep, type Failure, type RetryDecision, 
 import { describeBody, describeFailure, isFailure, mediaType, safeURL, toFailure } from './failures';
 import { formatDuration, startTicker, tickInterval, type WaitListener } from './waiting';
 import type { ChatMessage, ChatRequest, ChatResult, ModelConfig, ModelRole, ToolCall, Usage } from './types';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from './openaiSdk';
 import { redactMessages } from '../security/outbound';
 

@@ -12,8 +12,8 @@ import type { LlmClient } from '../llm/client';
 import type { ChatMessage, TokenCounter, ToolCall } from '../llm/types';
 import { fenceUntrusted, UNTRUSTED_DATA_RULES } from '../prompt/fence';
 import { truncateToTokens } from '../prompt/truncate';
-import type { Trace } from '../trace';
-import { Pacer } from '../util/yield';
+import type { Trace } from '../trace/trace';
+import { Pacer } from '../../base/node/yield';
 
 export const CONVERSATION_VERSION = 1;
 

@@ -13,7 +13,7 @@
 // long texts, then the oldest turns).
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { ensureBatonDir, isTempFile, writeFileAtomic } from '../util/atomicFile';
+import { ensureBatonDir, isTempFile, writeFileAtomic } from '../../base/node/atomicFile';
 import { Conversation, validateConversationData, type ConversationData, type ConversationOptions, type Turn } from './conversation';
 import { redactValue } from '../security/secrets';
 

@@ -14,12 +14,12 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { LocalIndex, MetadataTypes } from 'vectra';
 import type { Embedder } from '../embed/types';
-import { codeTokens, queryTokens } from '../index/codeTokens';
-import type { Trace } from '../trace';
-import { ensureBatonDir, writeFileAtomic } from '../util/atomicFile';
-import { contentHash } from '../util/hash';
-import { tryAcquireLock, type ReleaseLock } from '../util/lock';
-import { boundedPrefix } from '../util/prefix';
+import { codeTokens, queryTokens } from '../search/codeTokens';
+import type { Trace } from '../trace/trace';
+import { ensureBatonDir, writeFileAtomic } from '../../base/node/atomicFile';
+import { contentHash } from '../../base/node/hash';
+import { tryAcquireLock, type ReleaseLock } from '../../base/node/lock';
+import { boundedPrefix } from '../../base/common/prefix';
 import { findSecrets } from '../security/secrets';
 
 export const MEMORY_DIR = 'memory';

@@ -17,7 +17,7 @@
 // throws PromptBudgetError. Before any of this, a single context item or tool output larger than
 // `maxItemTokens` (default half the budget) is truncated so one huge file cannot crowd out the rest.
 import type { ChatMessage, TokenCounter } from '../llm/types';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 import { fenceUntrusted, rangeLabel, UNTRUSTED_DATA_RULES } from './fence';
 import { truncate, truncateToTokens } from './truncate';
 

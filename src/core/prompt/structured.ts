@@ -5,7 +5,7 @@
 // the model its validation error, then a StructuredOutputError says what was wrong.
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatResult, JsonSchema, ModelConfig } from '../llm/types';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 
 export type ChatFn = (req: ChatRequest) => Promise<ChatResult>;
 

@@ -1,8 +1,8 @@
 // Which environment variables a command Baton runs for the agent must not inherit: the ones
 // Baton's own keys come from (its models', its embedder's), the user's additions, minus what the
 // user lets through. Decided from the user's and trusted configuration, never by the command.
-import type { BatonConfig } from '../config';
-import { matchesVariable } from '../../base/envFilter';
+import type { BatonConfig } from '../config/config';
+import { matchesVariable } from '../../base/common/envFilter';
 
 /** Always withheld: the variable the openai SDK and Baton read a key from by default. */
 const DEFAULT_KEY_VARIABLES = ['OPENAI_API_KEY'];

@@ -3,7 +3,7 @@
 // tool output and history turn goes through; a remote embedder gets the texts it embeds; traces
 // leave with a run's result. Each redaction is counted in the run's trace by rule, never by value.
 import type { ChatMessage } from '../llm/types';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 import { mayContainSecrets, redactSecrets, redactValue, type Redaction } from './secrets';
 
 /** Texts seen before, with their redacted form: an agent loop resends the same history every step. */

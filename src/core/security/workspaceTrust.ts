@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CONFIG_FILES, userConfigDir } from '../config';
-import { writeFileAtomic } from '../util/atomicFile';
+import { CONFIG_FILES, userConfigDir } from '../config/config';
+import { writeFileAtomic } from '../../base/node/atomicFile';
 import { WORKFLOWS_DIR as WORKSPACE_WORKFLOWS_DIR } from '../workflow/loader';
 
 type Env = Record<string, string | undefined>;

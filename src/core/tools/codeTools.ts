@@ -4,12 +4,12 @@
 import { readFile, realpath } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { resolveConfig } from '../config';
-import { chunkFile } from '../index/chunker';
-import { classifyContent, isSecretPath } from '../index/fileClassifier';
-import { walkWorkspace, type WalkedFile } from '../index/walker';
+import { resolveConfig } from '../config/config';
+import { chunkFile } from '../indexing/chunker';
+import { classifyContent, isSecretPath } from '../indexing/fileClassifier';
+import { walkWorkspace, type WalkedFile } from '../indexing/walker';
 import type { ReadOnlyTool, ToolContext } from './registry';
-import { relativeInside } from '../util/paths';
+import { relativeInside } from '../../base/node/paths';
 
 /** Lines one read_file call returns at most. */
 export const READ_MAX_LINES = 500;

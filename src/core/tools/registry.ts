@@ -8,10 +8,10 @@
 // host.requestApproval, and only then calls `run` with what `prepare` returned. Read-only tools get
 // a host whose applyEdit/runCommand throw, so a mislabelled tool cannot act unapproved through it.
 import { z } from 'zod';
-import type { ApprovalRequest, EditorHost } from '../host';
+import type { ApprovalRequest, EditorHost } from '../host/editorHost';
 import type { JsonSchema, ToolSpec } from '../llm/types';
-import type { Retriever } from '../index/retriever';
-import type { Trace } from '../trace';
+import type { Retriever } from '../search/retriever';
+import type { Trace } from '../trace/trace';
 import { describeIssues, jsonSchemaOf } from '../prompt/structured';
 // The tool modules import only types from this one, so there is no load-order cycle.
 import { CODE_TOOLS } from './codeTools';

@@ -16,7 +16,7 @@
 // (AgentNodeError with retryable false) would repeat approved edits and commands, so it fails at once.
 import type { AgentEvent, AgentResult } from '../agent/loop';
 import { sleep } from '../llm/retry';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 import { AgentNodeError, executeNode, NodeConfigError, route, type NodeContext, type WorkflowServices, type WorkflowState } from './nodes';
 import { buildGraph, edgeKey, hasType, type BranchNodeDef, type GraphEdge, type NodeDef, type WorkflowDefinition, type WorkflowGraph } from './schema';
 

@@ -4,9 +4,9 @@
 import { runAgent, type AgentEvent, type AgentResult, type AgentToolCall, type AgentUsage, type StopReason } from '../agent/loop';
 import type { LlmClient } from '../llm/client';
 import type { ChatMessage, ModelRole } from '../llm/types';
-import type { Retriever } from '../index/retriever';
+import type { Retriever } from '../search/retriever';
 import { ToolRegistry, type ToolContext } from '../tools/registry';
-import type { Trace } from '../trace';
+import type { Trace } from '../trace/trace';
 import { createTokenCounter } from '../llm/tokens';
 import { buildPrompt, type ContextItem } from '../prompt/builder';
 import { fenceUntrusted, rangeLabel, UNTRUSTED_DATA_RULES } from '../prompt/fence';

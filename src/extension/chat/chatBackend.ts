@@ -1,0 +1,28 @@
+// The boundary between the chat view (chatView.ts, which owns the webview) and the rest of the
+// extension (which owns the language client and the editor). extension.ts implements it.
+import type { AskResponse, Citation, ConversationResponse, ConversationSummary, ModelsResponse, RunProgress } from '../../protocol';
+
+export interface ChatAskRequest {
+  question: string;
+  conversationId?: string;
+  model?: string;
+}
+
+export interface ChatBackend {
+  /** Runs `baton/ask`; progress notifications for this run are passed to onProgress. */
+  ask(request: ChatAskRequest, onProgress: (p: RunProgress) => void): { runId: string; done: Promise<AskResponse> };
+  /** Cancels a running ask (the Stop button). */
+  cancel(runId: string): Promise<void>;
+  models(): Promise<ModelsResponse>;
+  /** Remembers the picked model (workspace state) for later asks. */
+  pickModel(model: string): Promise<void>;
+  conversations(): Promise<ConversationSummary[]>;
+  conversation(id: string): Promise<ConversationResponse>;
+  /** Opens the file at the cited lines in an editor. */
+  openCitation(citation: Citation): Promise<void>;
+  /** Inserts text at the active editor's cursor (replacing its selection). */
+  insertAtCursor(text: string): Promise<void>;
+  /** Shows the code block applied to the active editor's selection (or whole file) as a diff to accept. */
+  applyAsDiff(text: string, language?: string): Promise<void>;
+  copy(text: string): Promise<void>;
+}
