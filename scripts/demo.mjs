@@ -2,7 +2,8 @@
 // `npm run demo`: Baton as a user gets it, in a browser. Installs the VS Code tools on first use
 // (Node 24 + code-server into .vscode-tools/), builds, packages the VSIX, installs it into a demo
 // profile (.vscode-tools/demo/), copies a sample workspace there, and serves VS Code on
-// http://127.0.0.1:$PORT (default 8080) until Ctrl-C.
+// http://127.0.0.1:$PORT (default 8080) until Ctrl-C. The profile's settings (what you chose in
+// Configure Model, say) are kept between runs: only settings it lacks are added.
 //
 // A model is optional: without one Baton answers with the most relevant code (retrieval only).
 // OPENAI_BASE_URL, OPENAI_API_KEY and BATON_MODEL pass through to the extension when set, e.g.
@@ -54,7 +55,7 @@ const model = process.env.OPENAI_BASE_URL
   : 'no model configured: answers are retrieval-only until you set OPENAI_BASE_URL or run "Baton: Configure Model"';
 let server;
 try {
-  server = await startCodeServer({ port, profileDir, settings: { 'git.enabled': true } });
+  server = await startCodeServer({ port, profileDir, settings: { 'git.enabled': true }, keepUserSettings: true });
 } catch (err) {
   const free = await freePort();
   console.error(`demo: could not start code-server on port ${port} (in use? try PORT=${free} npm run demo)\n${err.message}`);

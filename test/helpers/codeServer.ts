@@ -5,7 +5,8 @@
 // Everything a run writes (user data, extensions, XDG dirs, TMPDIR) lives under one temp folder
 // that stop() removes; the server runs in its own process group so stop() ends all of it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { get } from 'node:http';
 import { freePort } from './ports';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,9 @@ export interface CodeServerOptions {
   args?: string[];
   /** User settings (merged over DEFAULT_SETTINGS) written to the profile before start. */
   settings?: Record<string, unknown>;
+  /** Keep what the profile's settings.json already holds (the user's choices, comments included)
+   *  and add only the settings it lacks; default: write the file afresh. */
+  keepUserSettings?: boolean;
   /** Echo code-server's output (default: only kept in `output`, printed when it fails to start). */
   verbose?: boolean;
 }
@@ -69,10 +73,28 @@ export const DEFAULT_SETTINGS: Record<string, unknown> = {
   'security.workspace.trust.enabled': false,
 };
 
-export function writeSettings(profileDir: string, settings: Record<string, unknown> = {}): void {
+/** Writes the profile's settings.json. With `keepUserSettings`, an existing file (JSON with
+ *  comments, as VS Code allows) keeps every value and comment it has; only missing keys are added. */
+export function writeSettings(profileDir: string, settings: Record<string, unknown> = {}, keepUserSettings = false): void {
   const userDir = join(dirsOf(profileDir).userDataDir, 'User');
   mkdirSync(userDir, { recursive: true });
-  writeFileSync(join(userDir, 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...settings }, null, 2));
+  const file = join(userDir, 'settings.json');
+  const wanted = { ...DEFAULT_SETTINGS, ...settings };
+  if (!keepUserSettings || !existsSync(file)) {
+    writeFileSync(file, JSON.stringify(wanted, null, 2) + '\n');
+    return;
+  }
+  let text = readFileSync(file, 'utf8');
+  const errors: ParseError[] = [];
+  const existing: unknown = parse(text, errors, { allowTrailingComma: true });
+  if (errors.length > 0 || typeof existing !== 'object' || existing === null || Array.isArray(existing)) {
+    throw new Error(`${file} is not a JSON object (fix or delete it; it was left as it is)`);
+  }
+  for (const [key, value] of Object.entries(wanted)) {
+    if (Object.hasOwn(existing, key)) continue;
+    text = applyEdits(text, modify(text, [key], value, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
+  }
+  writeFileSync(file, text);
 }
 
 /** The environment code-server runs with: isolated XDG dirs and TMPDIR under the profile. */
@@ -116,7 +138,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   const profileDir = options.profileDir ?? mkdtempSync(join(tmpdir(), 'baton-code-server-'));
   mkdirSync(profileDir, { recursive: true });
   const { userDataDir, extensionsDir } = dirsOf(profileDir);
-  writeSettings(profileDir, options.settings);
+  writeSettings(profileDir, options.settings, options.keepUserSettings);
   const port = options.port ?? await freePort();
   const args = [
     CODE_SERVER_ENTRY,
