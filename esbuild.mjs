@@ -21,7 +21,7 @@ function tsFiles(dir) {
   return found;
 }
 
-const common = { platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+const common = { platform: 'node', target: 'node22', format: 'cjs', sourcemap: true, logLevel: 'warning' };
 
 const bundles = {
   ...common,
