@@ -377,6 +377,9 @@ export interface ChatMessageDto {
   role: 'user' | 'assistant';
   text: string;
   sources?: Citation[];
+  /** The citations in the text and sources that were checked against the workspace (the file
+   *  exists, the lines are in it), as `path:start-end` labels. Only these render as chips. */
+  citations?: string[];
   note?: string;
   /** True while the answer is streaming. */
   pending?: boolean;
@@ -396,6 +399,7 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
       role: z.enum(['user', 'assistant']),
       text: z.string(),
       sources: z.array(citationSchema).optional(),
+      citations: z.array(z.string().max(5000)).max(1000).optional(),
       note: z.string().optional(),
       pending: z.boolean().optional(),
       error: z.string().optional(),
@@ -410,7 +414,8 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('messageWaiting'), id: z.string(), text: z.string().max(500) }),
   z.object({
     type: z.literal('messageEnd'), id: z.string(), text: z.string(),
-    sources: z.array(citationSchema), note: z.string().optional(), error: z.string().optional(),
+    sources: z.array(citationSchema), citations: z.array(z.string().max(5000)).max(1000).optional(),
+    note: z.string().optional(), error: z.string().optional(),
   }),
   z.object({ type: z.literal('status'), text: z.string() }),
   z.object({ type: z.literal('models'), current: z.string().nullable(), available: z.array(z.string()) }),

@@ -17,11 +17,19 @@ export function citationChip(c: Citation): string {
     + ` data-end="${c.endLine}" title="Open ${escape(label)}" aria-label="Open ${escape(label)}">${escape(label)}</button>`;
 }
 
-/** Escapes text, turning every `path:line` citation inside it into a chip. */
-export function textWithCitations(text: string): string {
+/** Which citations may become chips: those checked against the workspace (their labels), or all. */
+export type ChipFilter = ReadonlySet<string> | undefined;
+
+function chipAllowed(c: Citation, verified: ChipFilter): boolean {
+  return verified === undefined || verified.has(citationLabel(c));
+}
+
+/** Escapes text, turning every `path:line` citation inside it that `verified` allows into a chip. */
+export function textWithCitations(text: string, verified?: ChipFilter): string {
   let html = '';
   let at = 0;
   for (const m of findCitations(text)) {
+    if (!chipAllowed(m.citation, verified)) continue;
     html += escape(text.slice(at, m.start)) + citationChip(m.citation);
     at = m.end;
   }
@@ -50,10 +58,13 @@ function codeBlock(code: string, language: string): string {
 }
 
 const rules = md.renderer.rules;
-rules.text = ((tokens, idx) => textWithCitations(tokens[idx].content)) satisfies RenderRule;
-rules.code_inline = ((tokens, idx) => {
+/** The chip filter renderMarkdown passes to the rules through markdown-it's env. */
+const verifiedIn = (env: unknown): ChipFilter => (env as { verified?: ChipFilter } | undefined)?.verified;
+
+rules.text = ((tokens, idx, _options, env) => textWithCitations(tokens[idx].content, verifiedIn(env))) satisfies RenderRule;
+rules.code_inline = ((tokens, idx, _options, env) => {
   const cited = parseCitation(tokens[idx].content);
-  return cited ? citationChip(cited) : `<code>${escape(tokens[idx].content)}</code>`;
+  return cited && chipAllowed(cited, verifiedIn(env)) ? citationChip(cited) : `<code>${escape(tokens[idx].content)}</code>`;
 }) satisfies RenderRule;
 rules.fence = ((tokens, idx) => codeBlock(tokens[idx].content, codeLanguage(tokens[idx].info))) satisfies RenderRule;
 rules.code_block = ((tokens, idx) => codeBlock(tokens[idx].content, '')) satisfies RenderRule;
@@ -64,6 +75,8 @@ rules.link_close = (() => '</span>') satisfies RenderRule;
 // Images would fetch (CSP blocks most anyway); show their alt text instead.
 rules.image = ((tokens, idx) => `<span class="baton-image-alt">${escape(tokens[idx].content)}</span>`) satisfies RenderRule;
 
-export function renderMarkdown(text: string): string {
-  return md.render(text);
+/** Renders an answer. With `verified`, only the citations it names (checked against the workspace
+ *  by the extension) become chips; the rest stay plain text. */
+export function renderMarkdown(text: string, verified?: ChipFilter): string {
+  return md.render(text, { verified });
 }

@@ -2,7 +2,7 @@
 // messages have nodes (a "Show earlier" button grows the window), and an update touches only the
 // messages that changed, so streaming re-renders one message, not the list.
 import type { ChatMessageDto } from '../protocol';
-import { isValidCitation } from './citations';
+import { citationLabel, isValidCitation } from './citations';
 import { citationChip, renderMarkdown } from './markdown';
 
 export const PAGE_SIZE = 50;
@@ -16,9 +16,10 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: strin
 
 function sourcesNode(message: ChatMessageDto): HTMLElement | null {
   const seen = new Set<string>();
+  const verified = new Set(message.citations ?? []);
   const chips = (message.sources ?? []).filter(isValidCitation).filter((c) => {
-    const key = `${c.path}:${c.startLine}-${c.endLine}`;
-    return !seen.has(key) && seen.add(key);
+    const key = citationLabel(c);
+    return verified.has(key) && !seen.has(key) && seen.add(key);
   });
   if (chips.length === 0) return null;
   const box = element('div', 'baton-sources');
@@ -38,7 +39,10 @@ function fill(node: HTMLElement, m: ChatMessageDto): void {
   const body = element('div', 'baton-message-body');
   if (m.role === 'user') body.textContent = m.text;
   else if (m.pending && !m.text) body.append(element('span', 'baton-thinking', m.waiting ?? 'Thinking…'));
-  else body.innerHTML = renderMarkdown(m.text); // html:false markdown: escaped (markdown.ts)
+  // html:false markdown: escaped (markdown.ts). Citations become chips only once the extension has
+  // checked them against the workspace (m.citations); until then, and for files that do not exist,
+  // they stay plain text.
+  else body.innerHTML = renderMarkdown(m.text, new Set(m.pending ? [] : m.citations ?? []));
   const parts: HTMLElement[] = [element('div', 'baton-message-role', m.role === 'user' ? 'You' : 'Baton'), body];
   // Waiting after some text (a later step's model call): below the text, which stays as it is.
   if (m.pending && m.text && m.waiting) parts.push(element('div', 'baton-message-waiting', m.waiting));

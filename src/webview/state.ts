@@ -53,6 +53,7 @@ export function reduce(state: ChatState, msg: ToWebview): ChatState {
           // An error may come with no final text: what was streamed stays visible.
           text: msg.text || m.text,
           sources: msg.sources,
+          ...(msg.citations ? { citations: msg.citations } : {}),
           ...(msg.note ? { note: msg.note } : {}),
           ...(msg.error ? { error: msg.error } : {}),
         })),

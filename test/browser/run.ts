@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { FrameLocator, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser';
 import { REPO_ROOT, ensureTools, installExtension, startCodeServer, workbenchUrl } from '../helpers/codeServer';
-import { ANSWER_MARKER, BROKEN_TS, CITED_PATH, startScriptedModel } from '../helpers/scriptedModel';
+import { ANSWER_MARKER, BROKEN_TS, CITED_PATH, INVENTED_CITATION, startScriptedModel } from '../helpers/scriptedModel';
 import { packageVsix } from '../helpers/vsix';
 import { makeWorkspace } from '../helpers/workspace';
 
@@ -108,6 +108,10 @@ async function main(): Promise<number> {
         if (partials.length < 2) throw new Error(`the answer did not stream (saw ${partials.length} distinct partial texts)`);
         const citation = answer.locator('.baton-citation').filter({ hasText: 'retry.ts' }).first();
         await citation.waitFor({ timeout: 10_000 });
+        // The made-up citation stays plain text: only files that exist, at lines they have, are chips.
+        const invented = await answer.locator('.baton-citation').filter({ hasText: 'invented.ts' }).count();
+        if (invented !== 0) throw new Error(`${INVENTED_CITATION} (no such file) was rendered as a chip`);
+        if (!((await answer.textContent()) ?? '').includes(INVENTED_CITATION)) throw new Error(`${INVENTED_CITATION} is missing from the answer text`);
       },
     },
     {

@@ -12,6 +12,8 @@ import { OpenAIProtocolServer, sendJson, type ChatReply, type RecordedRequest } 
 export const CITED_PATH = 'src/util/retry.ts';
 export const CITED_LINE = 7;
 export const ANSWER_MARKER = 'BATON-TEST-ANSWER';
+/** A citation the answer makes up: no such file in the fixture workspace, so it must not be a chip. */
+export const INVENTED_CITATION = 'src/util/invented.ts:12';
 
 /**
  * The broken files each run adds to the fixture workspace. The model's fix replaces `bad` with
@@ -34,7 +36,7 @@ export const BROKEN_TS: BrokenFile = {
 
 export function streamedAnswer(): string {
   return `${ANSWER_MARKER}: retries use exponential backoff in \`retryWithBackoff\` (${CITED_PATH}:${CITED_LINE}); ` +
-    `each failed attempt waits baseDelayMs * 2 ** attempt before trying again.`;
+    `each failed attempt waits baseDelayMs * 2 ** attempt before trying again (not in ${INVENTED_CITATION}).`;
 }
 
 type ChatBody = {

@@ -106,6 +106,8 @@ export class ScriptedBackend implements ChatBackend {
   readonly asks: PendingAsk[] = [];
   conversationsStore = new Map<string, ConversationResponse>();
   modelList: ModelsResponse = { current: 'm1', available: ['m1', 'm2'] };
+  /** The workspace's files by path, with their line counts: only citations into these are chips. */
+  files = new Map<string, number>();
 
   ask(request: ChatAskRequest, onProgress: (p: RunProgress) => void): { runId: string; done: Promise<AskResponse> } {
     const runId = `run${this.asks.length + 1}`;
@@ -128,6 +130,9 @@ export class ScriptedBackend implements ChatBackend {
     const found = this.conversationsStore.get(id);
     if (!found) throw new Error(`no conversation ${id}`);
     return found;
+  }
+  async lineCount(path: string): Promise<number | undefined> {
+    return this.files.get(path);
   }
   async openCitation(c: Citation): Promise<void> {
     this.calls.push(`openCitation ${c.path}:${c.startLine}-${c.endLine}`);

@@ -171,8 +171,9 @@ describe('webview in Chromium', function () {
     await page.locator('#baton-stop').click();
     assert.deepEqual(await lastPosted(page), { type: 'stop' });
 
-    await deliver(page, { type: 'messageDelta', id: 'a1', text: '```\nDone.' },
-      { type: 'messageEnd', id: 'a1', text: '', sources: [{ path: 'src/b.ts', startLine: 7, endLine: 9 }, { path: '/etc/passwd', startLine: 1, endLine: 1 }] });
+    await deliver(page, { type: 'messageDelta', id: 'a1', text: '```\nDone. See also src/invented.ts:4.' },
+      { type: 'messageEnd', id: 'a1', text: '', sources: [{ path: 'src/b.ts', startLine: 7, endLine: 9 }, { path: '/etc/passwd', startLine: 1, endLine: 1 }],
+        citations: ['src/a.ts:3-5', 'src/b.ts:7-9'] });
     assert.equal(await page.locator(answer).getAttribute('data-pending'), null);
     assert.ok(!(await page.locator('#baton-stop').isVisible()));
     assert.match(await page.locator(answer).textContent() ?? '', /Done\./);
@@ -183,6 +184,8 @@ describe('webview in Chromium', function () {
         ? { type: 'apply', text: 'const x = 1;\n', language: 'ts' }
         : { type: action, text: 'const x = 1;\n' });
     }
+    assert.equal(await count(page, `${answer} .baton-message-body .baton-citation`), 1, 'a citation the extension did not confirm is no chip');
+    assert.match(await page.locator(`${answer} .baton-message-body`).textContent() ?? '', /src\/invented\.ts:4/);
     await page.locator(`${answer} .baton-message-body .baton-citation`).click();
     assert.deepEqual(await lastPosted(page), { type: 'openCitation', citation: { path: 'src/a.ts', startLine: 3, endLine: 5 } });
     assert.equal(await count(page, `${answer} .baton-sources .baton-citation`), 1, 'the absolute path is no chip');

@@ -18,6 +18,8 @@ export interface ChatBackend {
   pickModel(model: string): Promise<void>;
   conversations(): Promise<ConversationSummary[]>;
   conversation(id: string): Promise<ConversationResponse>;
+  /** Lines in a workspace file (protocol path), or undefined when it does not exist. */
+  lineCount(path: string): Promise<number | undefined>;
   /** Opens the file at the cited lines in an editor. */
   openCitation(citation: Citation): Promise<void>;
   /** Inserts text at the active editor's cursor (replacing its selection). */

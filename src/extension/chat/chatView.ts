@@ -9,6 +9,7 @@ import { initialState, reduce, type ChatState } from '../../webview/state';
 import { parseFromWebview, type Citation, type ChatMessageDto, type ConversationResponse, type FromWebview, type RunProgress, type ToWebview } from '../../protocol';
 import type { ChatBackend } from './chatBackend';
 import { chatHtml, makeNonce } from './chatHtml';
+import { checkCitations } from './citationCheck';
 
 const CONVERSATION_KEY = 'baton.chat.conversationId';
 
@@ -100,7 +101,17 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     const answer = this.newId();
     this.post({ type: 'messageStart', id: this.newId(), role: 'user', text: title });
     this.post({ type: 'messageStart', id: answer, role: 'assistant', text: '' });
-    this.post({ type: 'messageEnd', id: answer, text: markdown, sources: sources.filter(isValidCitation) });
+    this.post({ type: 'messageEnd', id: answer, text: markdown, ...(await this.checked(markdown, sources)) });
+  }
+
+  /** The sources and citations of an answer that point at real files and lines (see citationCheck.ts). */
+  private checked(text: string, sources: readonly Citation[]): Promise<{ sources: Citation[]; citations: string[] }> {
+    return checkCitations(text, sources.filter(isValidCitation), (path) => this.backend.lineCount(path));
+  }
+
+  /** A stored conversation's messages, their citations checked against the workspace as it is now. */
+  private async messagesOf(conversation: ConversationResponse): Promise<ChatMessageDto[]> {
+    return Promise.all(toMessages(conversation).map(async (m) => (m.role === 'assistant' ? { ...m, ...(await this.checked(m.text, m.sources ?? [])) } : m)));
   }
 
   private async reveal(): Promise<void> {
@@ -137,7 +148,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       if (!id) return;
       try {
         const conversation = await this.backend.conversation(id);
-        this.chat = reduce(this.chat, { type: 'conversation', id: conversation.id, messages: toMessages(conversation) });
+        this.chat = reduce(this.chat, { type: 'conversation', id: conversation.id, messages: await this.messagesOf(conversation) });
       } catch (err) {
         this.log(`could not load conversation ${id}: ${errorText(err)}`);
         await this.state.update(CONVERSATION_KEY, undefined);
@@ -231,7 +242,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const result = await handle.done;
       if (generation === this.generation) await this.state.update(CONVERSATION_KEY, result.conversationId);
       const note = [result.note, result.cancelled ? 'Stopped.' : undefined].filter(Boolean).join(' ');
-      this.post({ type: 'messageEnd', id: answer, text: result.answer, sources: result.sources.filter(isValidCitation), ...(note ? { note } : {}) });
+      this.post({ type: 'messageEnd', id: answer, text: result.answer, ...(await this.checked(result.answer, result.sources)), ...(note ? { note } : {}) });
     } catch (err) {
       // The question and whatever streamed stay; the error is shown on the answer.
       this.post({ type: 'messageEnd', id: answer, text: '', sources: [], error: errorText(err) });
@@ -259,7 +270,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     } else {
       const conversation = await this.backend.conversation(id);
       await this.state.update(CONVERSATION_KEY, conversation.id);
-      this.post({ type: 'conversation', id: conversation.id, messages: toMessages(conversation) });
+      this.post({ type: 'conversation', id: conversation.id, messages: await this.messagesOf(conversation) });
     }
     await this.refreshHistory();
   }

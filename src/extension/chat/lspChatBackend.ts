@@ -5,7 +5,11 @@ import { MAX_SELECTION_CHARS, type AskParams, type AskResponse, type Citation, t
 import type { ChatAskRequest, ChatBackend } from './chatBackend';
 import { reviewAndApply } from '../edits/diffReview';
 import type { Services } from '../services';
-import { fullRange, openAt, protocolPath, selectionDto } from '../lsp/workspaceFiles';
+import { fullRange, openAt, protocolPath, selectionDto, workspaceUri } from '../lsp/workspaceFiles';
+import { countLines } from './citationCheck';
+
+/** Files larger than this are taken to hold any cited line (not read to count). */
+const MAX_COUNTED_BYTES = 20 * 1024 * 1024;
 
 /** workspaceState key of the model picked in the chat. */
 const PICKED_MODEL = 'baton.chat.model';
@@ -58,6 +62,25 @@ export class ExtensionChatBackend implements ChatBackend {
 
   conversation(id: string): Promise<ConversationResponse> {
     return this.svc.client.request('baton/conversation', { id });
+  }
+
+  async lineCount(path: string): Promise<number | undefined> {
+    let uri: vscode.Uri;
+    try {
+      uri = workspaceUri(path);
+    } catch {
+      return undefined; // outside the workspace, or no folder open
+    }
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open) return open.lineCount;
+    try {
+      const stat = await vscode.workspace.fs.stat(uri);
+      if (stat.type & vscode.FileType.Directory) return undefined;
+      if (stat.size > MAX_COUNTED_BYTES) return Number.MAX_SAFE_INTEGER;
+      return countLines(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+    } catch {
+      return undefined;
+    }
   }
 
   async openCitation(citation: Citation): Promise<void> {

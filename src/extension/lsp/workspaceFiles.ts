@@ -47,7 +47,25 @@ export function fullRange(document: vscode.TextDocument): vscode.Range {
   return new vscode.Range(document.positionAt(0), document.positionAt(document.getText().length));
 }
 
-/** Opens a cited range: the file in an editor, the lines revealed and selected. */
+let citedLines: vscode.TextEditorDecorationType | undefined;
+
+/** Highlights whole lines until the user moves the cursor away from where it was put. */
+function highlightCited(editor: vscode.TextEditor, range: vscode.Range): void {
+  citedLines ??= vscode.window.createTextEditorDecorationType({
+    isWholeLine: true,
+    backgroundColor: new vscode.ThemeColor('editor.rangeHighlightBackground'),
+  });
+  const decoration = citedLines;
+  editor.setDecorations(decoration, [range]);
+  const placed = editor.selection.active;
+  const moved = vscode.window.onDidChangeTextEditorSelection((event) => {
+    if (event.textEditor !== editor || event.selections[0]?.active.isEqual(placed)) return;
+    editor.setDecorations(decoration, []);
+    moved.dispose();
+  });
+}
+
+/** Opens a cited range: the file in an editor, the cursor on its first line, the lines highlighted. */
 export async function openAt(path: string, startLine: number, endLine: number, options: vscode.TextDocumentShowOptions = {}): Promise<void> {
   const root = workspaceRoot();
   const uri = root ? workspaceUri(path) : vscode.Uri.file(path);
@@ -56,4 +74,5 @@ export async function openAt(path: string, startLine: number, endLine: number, o
   // The cursor goes to the first cited line; selecting whole lines would scroll long lines sideways.
   const editor = await vscode.window.showTextDocument(document, { ...options, selection: new vscode.Range(range.start, range.start) });
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  highlightCited(editor, range);
 }

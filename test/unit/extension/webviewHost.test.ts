@@ -60,6 +60,7 @@ describe('webview host (ChatViewProvider)', () => {
 
   it('streams an ask: tokens, reset, tool, notice and waiting progress, then the answer; the conversation is remembered', async () => {
     const { provider, backend, memento } = setup();
+    backend.files.set('a.ts', 3);
     const view = await show(provider);
     view.receive({ type: 'ask', question: 'where is x?', model: 'm2' });
     await settle();
@@ -88,7 +89,7 @@ describe('webview host (ChatViewProvider)', () => {
       { type: 'messageWaiting', id, text: 'waiting for m2 at http://h/v1… 3 s' },
       { type: 'messageWaiting', id, text: '' },
       { type: 'messageDelta', id, text: 'In a.ts:1' },
-      { type: 'messageEnd', id, text: 'In a.ts:1', sources: [{ path: 'a.ts', startLine: 1, endLine: 1 }], note: 'n' },
+      { type: 'messageEnd', id, text: 'In a.ts:1', sources: [{ path: 'a.ts', startLine: 1, endLine: 1 }], citations: ['a.ts:1'], note: 'n' },
     ] satisfies ToWebview[]);
     assert.equal(memento.get('baton.chat.conversationId'), 'c1');
 
@@ -189,12 +190,45 @@ describe('webview host (ChatViewProvider)', () => {
   });
 
   it('showResult adds the action line and the result with its sources', async () => {
-    const { provider } = setup();
+    const { provider, backend } = setup();
+    backend.files.set('src/a.ts', 4);
     const view = await show(provider);
     await provider.showResult('Explain selection', '**It** works', [{ path: 'src/a.ts', startLine: 2, endLine: 4 }]);
     assert.equal(view.shown, 1);
     const [user, assistant] = view.ofType('messageStart');
     assert.deepEqual([user.role, user.text, assistant.role], ['user', 'Explain selection', 'assistant']);
-    assert.deepEqual(view.ofType('messageEnd')[0], { type: 'messageEnd', id: assistant.id, text: '**It** works', sources: [{ path: 'src/a.ts', startLine: 2, endLine: 4 }] });
+    assert.deepEqual(view.ofType('messageEnd')[0], { type: 'messageEnd', id: assistant.id, text: '**It** works', sources: [{ path: 'src/a.ts', startLine: 2, endLine: 4 }], citations: ['src/a.ts:2-4'] });
+  });
+
+  it('passes only citations into files that exist, at lines they have: the rest are not chips', async () => {
+    const { provider, backend } = setup();
+    backend.files.set('src/real.ts', 20);
+    const view = await show(provider);
+    const ask = provider.ask('where?');
+    await settle();
+    const text = 'See src/real.ts:3-5, src/real.ts:40 (past the end) and src/invented.ts:12.';
+    backend.asks[0].resolve({
+      answer: text, mode: 'agent', conversationId: 'c1', trace: [],
+      sources: [{ path: 'src/real.ts', startLine: 3, endLine: 5 }, { path: 'src/invented.ts', startLine: 1, endLine: 2 }],
+    });
+    await ask;
+    const end = view.ofType('messageEnd').at(-1)!;
+    assert.deepEqual(end.sources, [{ path: 'src/real.ts', startLine: 3, endLine: 5 }]);
+    assert.deepEqual(end.citations, ['src/real.ts:3-5']);
+  });
+
+  it('checks the citations of a stored conversation again when it is opened (a file deleted since is no chip)', async () => {
+    const { provider, backend } = setup();
+    backend.files.set('src/kept.ts', 10);
+    backend.conversationsStore.set('c9', { id: 'c9', title: 't', messages: [
+      { role: 'user', text: 'q' },
+      { role: 'assistant', text: 'In src/kept.ts:2 and src/gone.ts:2', sources: [{ path: 'src/gone.ts', startLine: 2, endLine: 2 }] },
+    ] });
+    const view = await show(provider);
+    view.receive({ type: 'openConversation', id: 'c9' });
+    await settle();
+    const [, answer] = view.ofType('conversation').at(-1)!.messages;
+    assert.deepEqual(answer.sources, []);
+    assert.deepEqual(answer.citations, ['src/kept.ts:2']);
   });
 });

@@ -42,6 +42,14 @@ describe('webview markdown', () => {
     assert.match(html, /data-path="lib\/x.py" data-start="3" data-end="3"/);
     assert.ok(!html.includes('data-path="src/b.ts"'), 'code blocks keep their text');
   });
+
+  it('with a set of checked citations, chips only those; the others stay as escaped text', () => {
+    const html = renderMarkdown('See src/core/a.ts:12-30, `lib/x.py:3` and src/made/up.ts:7.', new Set(['src/core/a.ts:12-30']));
+    assert.match(html, /data-path="src\/core\/a.ts" data-start="12"/);
+    assert.ok(!html.includes('data-path="lib/x.py"') && html.includes('<code>lib/x.py:3</code>'), 'inline code stays code');
+    assert.ok(!html.includes('data-path="src/made/up.ts"') && html.includes('src/made/up.ts:7'), 'plain text');
+    assert.ok(!renderMarkdown('src/core/a.ts:12-30', new Set()).includes('baton-citation'), 'an empty set: no chips');
+  });
 });
 
 describe('webview citations', () => {
