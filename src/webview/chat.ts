@@ -147,6 +147,19 @@ ui.history.addEventListener('change', () => {
   if (/^[\w-]{1,100}$/.test(id)) post({ type: 'openConversation', id });
 });
 
+const COPIED_MS = 1500;
+
+/** The Copy button says "Copied" for a moment, so the click visibly did something. */
+function confirmCopied(button: HTMLButtonElement): void {
+  const label = button.textContent;
+  button.textContent = 'Copied';
+  button.disabled = true;
+  setTimeout(() => {
+    button.textContent = label;
+    button.disabled = false;
+  }, COPIED_MS);
+}
+
 // Citation chips and code-block buttons are rendered as markup, so their clicks are delegated.
 ui.log.addEventListener('click', (event) => {
   const button = (event.target as Element | null)?.closest('button');
@@ -161,7 +174,9 @@ ui.log.addEventListener('click', (event) => {
   if (text == null) return;
   const language = block?.dataset.lang || undefined;
   switch (button.dataset.action) {
-    case 'copy': return post({ type: 'copy', text });
+    case 'copy':
+      post({ type: 'copy', text });
+      return confirmCopied(button);
     case 'insert': return post({ type: 'insert', text });
     case 'apply': return post(language ? { type: 'apply', text, language } : { type: 'apply', text });
   }

@@ -183,6 +183,7 @@ describe('webview in Chromium', function () {
       assert.deepEqual(await lastPosted(page), action === 'apply'
         ? { type: 'apply', text: 'const x = 1;\n', language: 'ts' }
         : { type: action, text: 'const x = 1;\n' });
+      if (action === 'copy') assert.equal(await page.locator(`${answer} .baton-code-actions button[data-action=copy]`).textContent(), 'Copied');
     }
     assert.equal(await count(page, `${answer} .baton-message-body .baton-citation`), 1, 'a citation the extension did not confirm is no chip');
     assert.match(await page.locator(`${answer} .baton-message-body`).textContent() ?? '', /src\/invented\.ts:4/);
