@@ -380,6 +380,8 @@ export interface ChatMessageDto {
   /** The citations in the text and sources that were checked against the workspace (the file
    *  exists, the lines are in it), as `path:start-end` labels. Only these render as chips. */
   citations?: string[];
+  /** The answer quotes the index (retrieval-only, lookup): its code blocks are excerpts, not edits to apply. */
+  excerpts?: boolean;
   note?: string;
   /** True while the answer is streaming. */
   pending?: boolean;
@@ -400,6 +402,7 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
       text: z.string(),
       sources: z.array(citationSchema).optional(),
       citations: z.array(z.string().max(5000)).max(1000).optional(),
+      excerpts: z.boolean().optional(),
       note: z.string().optional(),
       pending: z.boolean().optional(),
       error: z.string().optional(),
@@ -414,7 +417,7 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('messageWaiting'), id: z.string(), text: z.string().max(500) }),
   z.object({
     type: z.literal('messageEnd'), id: z.string(), text: z.string(),
-    sources: z.array(citationSchema), citations: z.array(z.string().max(5000)).max(1000).optional(),
+    sources: z.array(citationSchema), citations: z.array(z.string().max(5000)).max(1000).optional(), excerpts: z.boolean().optional(),
     note: z.string().optional(), error: z.string().optional(),
   }),
   z.object({ type: z.literal('status'), text: z.string() }),

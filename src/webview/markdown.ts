@@ -48,8 +48,8 @@ const ACTIONS: ReadonlyArray<[action: string, label: string, aria: string]> = [
   ['apply', 'Apply', 'Apply code to the editor as a diff'],
 ];
 
-function codeBlock(code: string, language: string): string {
-  const buttons = ACTIONS.map(([action, label, aria]) =>
+function codeBlock(code: string, language: string, excerpt: boolean): string {
+  const buttons = ACTIONS.filter(([action]) => !(excerpt && action === 'apply')).map(([action, label, aria]) =>
     `<button type="button" data-action="${action}" aria-label="${aria}" title="${aria}">${label}</button>`).join('');
   const langClass = language ? ` class="language-${escape(language)}"` : '';
   return `<div class="baton-code" data-lang="${escape(language)}">`
@@ -58,16 +58,18 @@ function codeBlock(code: string, language: string): string {
 }
 
 const rules = md.renderer.rules;
-/** The chip filter renderMarkdown passes to the rules through markdown-it's env. */
-const verifiedIn = (env: unknown): ChipFilter => (env as { verified?: ChipFilter } | undefined)?.verified;
+/** What renderMarkdown passes to the rules through markdown-it's env. */
+type RenderOptions = { verified?: ChipFilter; excerpts?: boolean };
+const optionsIn = (env: unknown): RenderOptions => (env as RenderOptions | undefined) ?? {};
+const verifiedIn = (env: unknown): ChipFilter => optionsIn(env).verified;
 
 rules.text = ((tokens, idx, _options, env) => textWithCitations(tokens[idx].content, verifiedIn(env))) satisfies RenderRule;
 rules.code_inline = ((tokens, idx, _options, env) => {
   const cited = parseCitation(tokens[idx].content);
   return cited && chipAllowed(cited, verifiedIn(env)) ? citationChip(cited) : `<code>${escape(tokens[idx].content)}</code>`;
 }) satisfies RenderRule;
-rules.fence = ((tokens, idx) => codeBlock(tokens[idx].content, codeLanguage(tokens[idx].info))) satisfies RenderRule;
-rules.code_block = ((tokens, idx) => codeBlock(tokens[idx].content, '')) satisfies RenderRule;
+rules.fence = ((tokens, idx, _options, env) => codeBlock(tokens[idx].content, codeLanguage(tokens[idx].info), Boolean(optionsIn(env).excerpts))) satisfies RenderRule;
+rules.code_block = ((tokens, idx, _options, env) => codeBlock(tokens[idx].content, '', Boolean(optionsIn(env).excerpts))) satisfies RenderRule;
 // Links keep their text and show the target as a tooltip; nothing navigates.
 rules.link_open = ((tokens, idx) =>
   `<span class="baton-link" title="${escape(String(tokens[idx].attrGet('href') ?? ''))}">`) satisfies RenderRule;
@@ -76,7 +78,9 @@ rules.link_close = (() => '</span>') satisfies RenderRule;
 rules.image = ((tokens, idx) => `<span class="baton-image-alt">${escape(tokens[idx].content)}</span>`) satisfies RenderRule;
 
 /** Renders an answer. With `verified`, only the citations it names (checked against the workspace
- *  by the extension) become chips; the rest stay plain text. */
-export function renderMarkdown(text: string, verified?: ChipFilter): string {
-  return md.render(text, { verified });
+ *  by the extension) become chips; the rest stay plain text. `excerpts`: code blocks quote the
+ *  index, so they offer Copy and Insert but not Apply. */
+export function renderMarkdown(text: string, verified?: ChipFilter, excerpts = false): string {
+  const options: RenderOptions = { verified, excerpts };
+  return md.render(text, options);
 }

@@ -42,7 +42,7 @@ function fill(node: HTMLElement, m: ChatMessageDto): void {
   // html:false markdown: escaped (markdown.ts). Citations become chips only once the extension has
   // checked them against the workspace (m.citations); until then, and for files that do not exist,
   // they stay plain text.
-  else body.innerHTML = renderMarkdown(m.text, new Set(m.pending ? [] : m.citations ?? []));
+  else body.innerHTML = renderMarkdown(m.text, new Set(m.pending ? [] : m.citations ?? []), Boolean(m.excerpts));
   const parts: HTMLElement[] = [element('div', 'baton-message-role', m.role === 'user' ? 'You' : 'Baton'), body];
   // Waiting after some text (a later step's model call): below the text, which stays as it is.
   if (m.pending && m.text && m.waiting) parts.push(element('div', 'baton-message-waiting', m.waiting));

@@ -54,6 +54,7 @@ export function reduce(state: ChatState, msg: ToWebview): ChatState {
           text: msg.text || m.text,
           sources: msg.sources,
           ...(msg.citations ? { citations: msg.citations } : {}),
+          ...(msg.excerpts ? { excerpts: true } : {}),
           ...(msg.note ? { note: msg.note } : {}),
           ...(msg.error ? { error: msg.error } : {}),
         })),

@@ -242,7 +242,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const result = await handle.done;
       if (generation === this.generation) await this.state.update(CONVERSATION_KEY, result.conversationId);
       const note = [result.note, result.cancelled ? 'Stopped.' : undefined].filter(Boolean).join(' ');
-      this.post({ type: 'messageEnd', id: answer, text: result.answer, ...(await this.checked(result.answer, result.sources)), ...(note ? { note } : {}) });
+      const excerpts = result.mode !== 'agent';
+      this.post({
+        type: 'messageEnd', id: answer, text: result.answer, ...(await this.checked(result.answer, result.sources)),
+        ...(excerpts ? { excerpts } : {}), ...(note ? { note } : {}),
+      });
     } catch (err) {
       // The question and whatever streamed stay; the error is shown on the answer.
       this.post({ type: 'messageEnd', id: answer, text: '', sources: [], error: errorText(err) });

@@ -4,8 +4,9 @@ import * as vscode from 'vscode';
 import { MAX_SELECTION_CHARS, type AskParams, type AskResponse, type Citation, type ConversationResponse, type ConversationSummary, type ModelsResponse, type RunProgress } from '../../protocol';
 import type { ChatAskRequest, ChatBackend } from './chatBackend';
 import { reviewAndApply } from '../edits/diffReview';
+import { placeBlock } from '../edits/placeBlock';
 import type { Services } from '../services';
-import { fullRange, openAt, protocolPath, selectionDto, workspaceUri } from '../lsp/workspaceFiles';
+import { openAt, protocolPath, selectionDto, workspaceUri } from '../lsp/workspaceFiles';
 import { countLines } from './citationCheck';
 
 /** Files larger than this are taken to hold any cited line (not read to count). */
@@ -98,13 +99,20 @@ export class ExtensionChatBackend implements ChatBackend {
     const editor = this.requireEditor();
     if (!editor) return;
     const { document, selection } = editor;
-    const range = selection.isEmpty ? fullRange(document) : selection;
     const whole = document.getText();
-    const newText = whole.slice(0, document.offsetAt(range.start)) + text + whole.slice(document.offsetAt(range.end));
+    const selected = selection.isEmpty ? undefined : { start: document.offsetAt(selection.start), end: document.offsetAt(selection.end) };
+    const place = placeBlock(whole, text, selected);
+    if (place.kind === 'refuse') {
+      void vscode.window.showInformationMessage(`Baton: ${place.reason}`);
+      return;
+    }
+    // A matched region keeps the block's own trailing newline out: the region ends before the line break.
+    const inserted = place.why === 'matched lines' ? text.replace(/\n$/, '') : text;
+    const newText = whole.slice(0, place.start) + inserted + whole.slice(place.end);
     await reviewAndApply(this.svc.proposed, {
       target: document.uri,
       newText,
-      title: `Baton: apply to ${protocolPath(document.uri)}${selection.isEmpty ? '' : ' (selection)'}`,
+      title: `Baton: apply to ${protocolPath(document.uri)} (${place.why})`,
     });
   }
 

@@ -215,6 +215,17 @@ describe('webview host (ChatViewProvider)', () => {
     const end = view.ofType('messageEnd').at(-1)!;
     assert.deepEqual(end.sources, [{ path: 'src/real.ts', startLine: 3, endLine: 5 }]);
     assert.deepEqual(end.citations, ['src/real.ts:3-5']);
+    assert.equal(end.excerpts, undefined, 'an agent answer\'s code may be applied');
+  });
+
+  it('marks a retrieval-only answer as excerpts (its code blocks offer no Apply)', async () => {
+    const { provider, backend } = setup();
+    const view = await show(provider);
+    const ask = provider.ask('where?');
+    await settle();
+    backend.asks[0].resolve({ answer: '```ts\nx\n```', mode: 'retrieval-only', conversationId: 'c1', trace: [], sources: [] });
+    await ask;
+    assert.equal(view.ofType('messageEnd').at(-1)!.excerpts, true);
   });
 
   it('checks the citations of a stored conversation again when it is opened (a file deleted since is no chip)', async () => {

@@ -50,6 +50,15 @@ describe('webview markdown', () => {
     assert.ok(!html.includes('data-path="src/made/up.ts"') && html.includes('src/made/up.ts:7'), 'plain text');
     assert.ok(!renderMarkdown('src/core/a.ts:12-30', new Set()).includes('baton-citation'), 'an empty set: no chips');
   });
+
+  it('offers Apply on an answer\'s code blocks, but not on excerpts quoted from the index', () => {
+    const block = '```ts\nconst a = 1;\n```';
+    assert.match(renderMarkdown(block), /data-action="apply"/);
+    const excerpt = renderMarkdown(block, undefined, true);
+    assert.ok(!excerpt.includes('data-action="apply"'));
+    assert.match(excerpt, /data-action="copy"/);
+    assert.match(excerpt, /data-action="insert"/);
+  });
 });
 
 describe('webview citations', () => {
