@@ -2,7 +2,7 @@
 // messages have nodes (a "Show earlier" button grows the window), and an update touches only the
 // messages that changed, so streaming re-renders one message, not the list.
 import type { ChatMessageDto } from '../protocol';
-import { citationLabel, isValidCitation } from './citations';
+import { citationLabel, findCitations, isValidCitation } from './citations';
 import { citationChip, renderMarkdown } from './markdown';
 
 export const PAGE_SIZE = 50;
@@ -17,6 +17,8 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: strin
 function sourcesNode(message: ChatMessageDto): HTMLElement | null {
   const seen = new Set<string>();
   const verified = new Set(message.citations ?? []);
+  // A source the text already shows as a chip is not listed again (each source once).
+  for (const m of findCitations(message.text)) if (verified.has(citationLabel(m.citation))) seen.add(citationLabel(m.citation));
   const chips = (message.sources ?? []).filter(isValidCitation).filter((c) => {
     const key = citationLabel(c);
     return verified.has(key) && !seen.has(key) && seen.add(key);

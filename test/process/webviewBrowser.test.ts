@@ -132,6 +132,21 @@ describe('webview in Chromium', function () {
     assert.match(String(await page.evaluate('window.__violations.splice(0).join()')), /script-src/);
   });
 
+  it('in a narrow side bar, a long code line scrolls inside its block instead of widening the chat', async () => {
+    const { page } = await open();
+    await page.setViewportSize({ width: 260, height: 600 });
+    const long = `const config = { ${Array.from({ length: 30 }, (_, i) => `key${i}: 'value${i}'`).join(', ')} };`;
+    await deliver(page, ...streamed('a', 'assistant', '```ts\n' + long + '\n```'), { type: 'messageEnd', id: 'a', text: '', sources: [] });
+    const sizes = await page.evaluate(`(() => {
+      const pre = document.querySelector('.baton-code pre');
+      return { pre: pre.clientWidth, preScroll: pre.scrollWidth, log: document.getElementById('baton-messages').clientWidth,
+        page: document.documentElement.scrollWidth, viewport: window.innerWidth };
+    })()`) as { pre: number; preScroll: number; log: number; page: number; viewport: number };
+    assert.ok(sizes.pre <= sizes.log, `the block fits the chat (${sizes.pre} <= ${sizes.log})`);
+    assert.ok(sizes.preScroll > sizes.pre, 'the long line scrolls inside the block');
+    assert.ok(sizes.page <= sizes.viewport, `no horizontal scroll of the whole view (${sizes.page} <= ${sizes.viewport})`);
+  });
+
   it('is accessible: a polite log and labelled controls', async () => {
     const { page } = await open();
     assert.equal(await page.locator('#baton-messages').getAttribute('role'), 'log');
@@ -172,7 +187,7 @@ describe('webview in Chromium', function () {
     assert.deepEqual(await lastPosted(page), { type: 'stop' });
 
     await deliver(page, { type: 'messageDelta', id: 'a1', text: '```\nDone. See also src/invented.ts:4.' },
-      { type: 'messageEnd', id: 'a1', text: '', sources: [{ path: 'src/b.ts', startLine: 7, endLine: 9 }, { path: '/etc/passwd', startLine: 1, endLine: 1 }],
+      { type: 'messageEnd', id: 'a1', text: '', sources: [{ path: 'src/a.ts', startLine: 3, endLine: 5 }, { path: 'src/b.ts', startLine: 7, endLine: 9 }, { path: '/etc/passwd', startLine: 1, endLine: 1 }],
         citations: ['src/a.ts:3-5', 'src/b.ts:7-9'] });
     assert.equal(await page.locator(answer).getAttribute('data-pending'), null);
     assert.ok(!(await page.locator('#baton-stop').isVisible()));
@@ -189,7 +204,7 @@ describe('webview in Chromium', function () {
     assert.match(await page.locator(`${answer} .baton-message-body`).textContent() ?? '', /src\/invented\.ts:4/);
     await page.locator(`${answer} .baton-message-body .baton-citation`).click();
     assert.deepEqual(await lastPosted(page), { type: 'openCitation', citation: { path: 'src/a.ts', startLine: 3, endLine: 5 } });
-    assert.equal(await count(page, `${answer} .baton-sources .baton-citation`), 1, 'the absolute path is no chip');
+    assert.equal(await count(page, `${answer} .baton-sources .baton-citation`), 1, 'the absolute path is no chip, and src/a.ts:3-5 (a chip in the text) is not listed twice');
     await page.locator(`${answer} .baton-sources .baton-citation`).click();
     assert.deepEqual(await lastPosted(page), { type: 'openCitation', citation: { path: 'src/b.ts', startLine: 7, endLine: 9 } });
   });

@@ -30,7 +30,7 @@ import type { WorkflowDefinition } from '../workflow/schema';
 import { route, type Route } from './router';
 import { LongTermMemory } from '../memory/longTerm';
 import type { ContextItem } from '../prompt/builder';
-import { longestBacktickRun } from '../prompt/fence';
+import { excerpt } from './excerpts';
 import { workspaceServices } from './workflowRunner';
 
 export interface AskOptions {
@@ -146,16 +146,16 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       if (err instanceof WorkflowCancelledError || !(err instanceof WorkflowRunError)) throw err;
       const failed = err.node ? def.nodes.find((n) => n.id === err.node) : undefined;
       // No model, or the model never answered: answer from retrieval. Any other failure is the workflow's.
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format);
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format, opts.question);
       if (failed && (failed.kind === 'agent' || failed.kind === 'llm')) {
         const cause = failed.kind === 'agent' && agent?.error ? agent.cause : err.cause;
         const problem = failed.kind === 'agent' && agent?.error ? agent.error : causeMessage(err);
-        return retrievalOnly(await retrieved(def, err.state, opts, index), modelFailed(problem, cause), conversation.id, trace, opts.format);
+        return retrievalOnly(await retrieved(def, err.state, opts, index), modelFailed(problem, cause), conversation.id, trace, opts.format, opts.question);
       }
       throw err;
     }
     if (typeof state.answer !== 'string') {
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format);
+      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format, opts.question);
       throw new Error(`the "${ASK_WORKFLOW}" workflow (${workflow.source}) finished without a string "answer" in its state`);
     }
     return await finish(state.answer, agent, state);
@@ -277,10 +277,19 @@ function modelFailed(problem: string, cause: unknown): string {
   return `${firstLine(problem)}; answered from retrieval alone`;
 }
 
-function retrievalOnly(results: SearchResult[], note: string, conversationId: string, trace: Trace, format: AskOptions['format']): AskResult {
-  const top = results.slice(0, 5);
+/** Hits quoted in a retrieval-only answer; the next ones are listed by location only. */
+const QUOTED_HITS = 3;
+const LISTED_HITS = 5;
+
+function retrievalOnly(results: SearchResult[], note: string, conversationId: string, trace: Trace, format: AskOptions['format'], question: string): AskResult {
+  const top = results.slice(0, LISTED_HITS);
+  const alsoRelevant = top.slice(QUOTED_HITS).map((r) => `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? ` (${r.symbol})` : ''}`);
   const lines = top.length
-    ? ['The most relevant code for your question:', ...top.flatMap((r) => excerpt(r, 4, format))]
+    ? [
+      'The most relevant code for your question:',
+      ...top.slice(0, QUOTED_HITS).flatMap((r) => excerpt(r, question, format)),
+      ...(alsoRelevant.length ? ['', `Also relevant: ${alsoRelevant.join(', ')}`] : []),
+    ]
     : ['Nothing in the index matches your question.'];
   return {
     answer: lines.join('\n'),
@@ -320,6 +329,9 @@ function firstLine(text: string): string {
   return text.split('\n')[0];
 }
 
+/** A lookup lists up to 8 places: each is quoted shorter than a retrieval-only hit. */
+const LOOKUP_EXCERPT_LINES = 12;
+
 /** Answers "where is X defined / used" from the index alone: no model, no waiting. */
 function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace: Trace, format: AskOptions['format']): AskResult {
   const symbol = routed.symbol!;
@@ -330,7 +342,7 @@ function lookup(routed: Route, index: OpenedIndex, conversationId: string, trace
     : definitions;
   const heading = routed.lookup === 'references' ? `\`${symbol}\` is used in:` : `\`${symbol}\` is defined in:`;
   const lines = hits.length
-    ? [heading, ...hits.flatMap(({ chunk }) => excerpt(chunk, 3, format))]
+    ? [heading, ...hits.flatMap(({ chunk }) => excerpt(chunk, symbol, format, LOOKUP_EXCERPT_LINES))]
     : [`No ${routed.lookup === 'references' ? 'uses' : 'definition'} of \`${symbol}\` found in the index.`];
   trace.add('note', 'lookup', { symbol, kind: routed.lookup, results: hits.length });
   return {
@@ -373,13 +385,3 @@ function selectionContext(selection: NonNullable<AskOptions['selection']>): Cont
   return { path: selection.path, startLine: selection.startLine, endLine: selection.endLine, text: selection.text, language: selection.language, score: 2 };
 }
 
-/** A located excerpt of retrieved code: its first non-blank lines under a `path:start-end` heading. */
-function excerpt(r: { path: string; startLine: number; endLine: number; symbol: string | null; language: string; text: string }, maxLines: number, format: AskOptions['format']): string[] {
-  const lines = r.text.split('\n').filter((l) => l.trim()).slice(0, maxLines).map((l) => (l.length > 110 ? `${l.slice(0, 107)}...` : l));
-  if (format === 'markdown') {
-    // A fence longer than any backtick run inside, so a Markdown chunk cannot close it early.
-    const fence = '`'.repeat(Math.max(3, longestBacktickRun(lines.join('\n')) + 1));
-    return ['', `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? ` \`${r.symbol}\`` : ''}`, '', `${fence}${r.language}`, ...lines, fence];
-  }
-  return ['', `${r.path}:${r.startLine}-${r.endLine}${r.symbol ? `  ${r.symbol}` : ''}`, ...lines.map((l) => `    ${l}`)];
-}
