@@ -17,6 +17,9 @@ import { IndexStatusBar } from './statusBar';
 import { traceLines, TraceStore } from './trace/traceModel';
 import { TraceTreeProvider } from './trace/traceView';
 
+/** workspaceState key of the Trace view's finished runs. */
+const TRACE_RUNS_KEY = 'baton.trace.runs';
+
 /** Settings edits come in bursts (a settings.json save, Configure Model); one restart covers them. */
 const RESTART_DEBOUNCE_MS = 300;
 
@@ -33,7 +36,11 @@ export function activate(context: vscode.ExtensionContext): BatonApi {
     host: createHostHandlers(proposed),
   });
   const runs = new RunProgressRouter();
-  const traces = new TraceStore(traceMaxRuns());
+  // Finished runs survive a reload of the window (workspace state, capped by baton.trace.maxRuns).
+  const traces = new TraceStore(traceMaxRuns(), {
+    load: () => context.workspaceState.get(TRACE_RUNS_KEY),
+    save: (saved) => void context.workspaceState.update(TRACE_RUNS_KEY, saved),
+  });
   const editors = new EditorTracker();
   const base = { client, runs, output, proposed, editors, apiKeys, traces };
   const backend = new ExtensionChatBackend(base, context.workspaceState);

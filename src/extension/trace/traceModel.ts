@@ -9,11 +9,33 @@ export interface TraceRun {
   events: TraceEventDto[];
 }
 
+/** Where the finished runs are kept between reloads (the workspace's state in VS Code). */
+export interface TraceKeeper {
+  load(): unknown;
+  save(runs: readonly TraceRun[]): void;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function isEvent(v: unknown): v is TraceEventDto {
+  return isRecord(v) && typeof v.kind === 'string' && typeof v.at === 'number'
+    && (v.name === undefined || typeof v.name === 'string') && (v.data === undefined || isRecord(v.data));
+}
+
+/** Runs saved by an earlier session, as far as they still have the shape of a run. */
+export function restoredRuns(saved: unknown): TraceRun[] {
+  if (!Array.isArray(saved)) return [];
+  return saved.filter((r): r is TraceRun => isRecord(r) && typeof r.runId === 'string' && typeof r.title === 'string'
+    && typeof r.startedAt === 'string' && Array.isArray(r.events) && r.events.every(isEvent));
+}
+
 export class TraceStore {
-  private runs: TraceRun[] = [];
+  private runs: TraceRun[];
   private readonly listeners = new Set<() => void>();
 
-  constructor(private max: number) {}
+  constructor(private max: number, private readonly keeper?: TraceKeeper) {
+    this.runs = restoredRuns(keeper?.load()).slice(0, max);
+  }
 
   add(run: TraceRun): void {
     this.runs = [run, ...this.runs].slice(0, this.max);
@@ -39,6 +61,7 @@ export class TraceStore {
   }
 
   private changed(): void {
+    this.keeper?.save(this.runs);
     for (const listener of this.listeners) listener();
   }
 }
@@ -52,6 +75,12 @@ function clock(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/** The run's start in the user's locale and time zone, for tooltips. */
+export function localTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
 export function runDescription(run: TraceRun): string {

@@ -1,7 +1,7 @@
 // The Trace view: one node per finished orchestration (newest first), one child per trace event.
 import * as vscode from 'vscode';
 import type { TraceEventDto } from '../../protocol';
-import { eventDescription, eventLabel, runDescription, type TraceRun, type TraceStore } from './traceModel';
+import { eventDescription, eventLabel, localTime, runDescription, type TraceRun, type TraceStore } from './traceModel';
 
 type TraceNode = { run: TraceRun } | { run: TraceRun; event: TraceEventDto };
 
@@ -30,7 +30,7 @@ export class TraceTreeProvider implements vscode.TreeDataProvider<TraceNode>, vs
     const item = new vscode.TreeItem(node.run.title, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.run.runId;
     item.description = runDescription(node.run);
-    item.tooltip = `${node.run.title}\n${node.run.startedAt}\nrun ${node.run.runId}, ${node.run.events.length} events`;
+    item.tooltip = `${node.run.title}\nstarted ${localTime(node.run.startedAt)}\nrun ${node.run.runId}, ${node.run.events.length} events`;
     item.iconPath = new vscode.ThemeIcon('pulse');
     return item;
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { eventDescription, eventDetails, traceLines, TraceStore, totalMs, type TraceRun } from '../../../src/extension/trace/traceModel';
+import { eventDescription, eventDetails, localTime, traceLines, TraceStore, totalMs, type TraceKeeper, type TraceRun } from '../../../src/extension/trace/traceModel';
 
 const run = (id: string, events: TraceRun['events'] = []): TraceRun => ({ runId: id, title: `run ${id}`, startedAt: '2024-05-01T10:00:00.000Z', events });
 
@@ -35,5 +35,25 @@ describe('extension: trace model', () => {
     const lines = traceLines(run('x', [{ at: 4, kind: 'retrieve', name: 'retrieve', data: { results: 5 } }]));
     assert.match(lines[0], /^run x \(x\) started 2024-05-01T10:00:00.000Z, 4 ms, 1 events$/);
     assert.equal(lines[1], '  +4 ms  retrieve retrieve  5 results');
+  });
+
+  it('is restored after a reload from what it saved, dropping entries that are not runs', () => {
+    let saved: unknown;
+    const keeper: TraceKeeper = { load: () => saved, save: (runs) => { saved = JSON.parse(JSON.stringify(runs)); } };
+    const first = new TraceStore(2, keeper);
+    first.add({ runId: 'r1', title: 'ask: one', startedAt: '2026-12-02T10:00:00.000Z', events: [{ kind: 'retrieval', at: 5, data: { results: 3 } }] });
+    first.add({ runId: 'r2', title: 'ask: two', startedAt: '2026-12-02T10:01:00.000Z', events: [] });
+    const reloaded = new TraceStore(2, keeper);
+    assert.deepEqual(reloaded.list().map((r) => r.runId), ['r2', 'r1']);
+    assert.deepEqual(reloaded.list()[1].events, [{ kind: 'retrieval', at: 5, data: { results: 3 } }]);
+    saved = [{ runId: 'x' }, 'junk', { runId: 'ok', title: 't', startedAt: 's', events: [{ kind: 'k', at: 'soon' }] }, ...(saved as unknown[])];
+    assert.deepEqual(new TraceStore(5, keeper).list().map((r) => r.runId), ['r2', 'r1'], 'malformed entries are dropped');
+    saved = { not: 'a list' };
+    assert.deepEqual(new TraceStore(5, keeper).list(), []);
+  });
+
+  it('shows times in the user\'s locale, and an unreadable time as it is', () => {
+    assert.equal(localTime('2026-12-02T10:00:00.000Z'), new Date('2026-12-02T10:00:00.000Z').toLocaleString());
+    assert.equal(localTime('not a time'), 'not a time');
   });
 });
