@@ -369,6 +369,8 @@ export const fromWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('insert'), text: z.string().max(1_000_000) }),
   z.object({ type: z.literal('apply'), text: z.string().max(1_000_000), language: z.string().max(50).optional() }),
   z.object({ type: z.literal('pickModel'), model: z.string().max(200) }),
+  /** The user removed the context chip: the next questions go without the editor's file and selection. */
+  z.object({ type: z.literal('dropContext') }),
 ]);
 export type FromWebview = z.infer<typeof fromWebviewSchema>;
 
@@ -421,6 +423,8 @@ export const toWebviewSchema = z.discriminatedUnion('type', [
     note: z.string().optional(), error: z.string().optional(),
   }),
   z.object({ type: z.literal('status'), text: z.string() }),
+  /** What a question will be sent with: the editor's file and selection (null: nothing). */
+  z.object({ type: z.literal('context'), context: z.object({ label: z.string().max(300), title: z.string().max(5000) }).nullable() }),
   z.object({ type: z.literal('models'), current: z.string().nullable(), available: z.array(z.string()) }),
   z.object({ type: z.literal('history'), conversations: z.array(z.object({ id: z.string(), title: z.string(), updatedAt: z.string() })) }),
 ]);

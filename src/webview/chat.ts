@@ -32,6 +32,9 @@ const ui = {
   history: byId<HTMLSelectElement>('baton-history'),
   newChat: byId<HTMLButtonElement>('baton-new'),
   status: byId<HTMLElement>('baton-status'),
+  context: byId<HTMLElement>('baton-context'),
+  contextLabel: byId<HTMLElement>('baton-context-label'),
+  contextDrop: byId<HTMLButtonElement>('baton-context-drop'),
 };
 
 let state: ChatState = restoreState(vscode.getState()) ?? initialState();
@@ -72,6 +75,9 @@ function renderChrome(): void {
   ui.model.disabled = models.length === 0;
   setOptions(ui.history, [['', 'History…'], ...state.history.map((h): [string, string] => [h.id, h.title || h.id])], '');
   ui.history.disabled = state.history.length === 0;
+  ui.context.hidden = state.context === null;
+  ui.contextLabel.textContent = state.context?.label ?? '';
+  ui.context.title = state.context?.title ?? '';
 }
 
 function flush(): void {
@@ -138,6 +144,7 @@ ui.input.addEventListener('keydown', (event) => {
 ui.send.addEventListener('click', send);
 ui.stop.addEventListener('click', () => post({ type: 'stop' }));
 ui.newChat.addEventListener('click', () => post({ type: 'newConversation' }));
+ui.contextDrop.addEventListener('click', () => post({ type: 'dropContext' }));
 ui.model.addEventListener('change', () => {
   if (ui.model.value) post({ type: 'pickModel', model: ui.model.value });
 });

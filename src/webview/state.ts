@@ -15,10 +15,12 @@ export interface ChatState {
   status: string;
   models: { current: string | null; available: string[] };
   history: HistoryEntry[];
+  /** The chip above the input: the file and selection a question is sent with. */
+  context: { label: string; title: string } | null;
 }
 
 export function initialState(): ChatState {
-  return { conversationId: null, messages: [], status: '', models: { current: null, available: [] }, history: [] };
+  return { conversationId: null, messages: [], status: '', models: { current: null, available: [] }, history: [], context: null };
 }
 
 function updateMessage(state: ChatState, id: string, change: (m: ChatMessageDto) => ChatMessageDto): ChatState {
@@ -66,6 +68,8 @@ export function reduce(state: ChatState, msg: ToWebview): ChatState {
       return { ...state, models: { current: msg.current, available: msg.available } };
     case 'history':
       return { ...state, history: msg.conversations };
+    case 'context':
+      return { ...state, context: msg.context };
   }
 }
 

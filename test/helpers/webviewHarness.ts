@@ -3,7 +3,7 @@
 // ChatBackend. Install the stand-in before requiring chatView (see webviewHost.test.ts).
 import Module from 'node:module';
 import type { AskResponse, Citation, ConversationResponse, ModelsResponse, RunProgress, ToWebview } from '../../src/protocol';
-import type { ChatAskRequest, ChatBackend } from '../../src/extension/chat/chatBackend';
+import type { ChatAskRequest, ChatBackend, EditorContext } from '../../src/extension/chat/chatBackend';
 
 class FakeUri {
   constructor(readonly path: string) {}
@@ -108,6 +108,19 @@ export class ScriptedBackend implements ChatBackend {
   modelList: ModelsResponse = { current: 'm1', available: ['m1', 'm2'] };
   /** The workspace's files by path, with their line counts: only citations into these are chips. */
   files = new Map<string, number>();
+  /** The editor's file and selection; set it and call editorChanged() as an editor would. */
+  editor: EditorContext | undefined;
+  private readonly editorListeners = new Set<() => void>();
+  editorChanged(): void {
+    for (const listener of this.editorListeners) listener();
+  }
+  editorContext(): EditorContext | undefined {
+    return this.editor;
+  }
+  onEditorContextChanged(listener: () => void): { dispose(): void } {
+    this.editorListeners.add(listener);
+    return { dispose: () => this.editorListeners.delete(listener) };
+  }
 
   ask(request: ChatAskRequest, onProgress: (p: RunProgress) => void): { runId: string; done: Promise<AskResponse> } {
     const runId = `run${this.asks.length + 1}`;

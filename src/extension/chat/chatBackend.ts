@@ -6,11 +6,24 @@ export interface ChatAskRequest {
   question: string;
   conversationId?: string;
   model?: string;
+  /** Send the editor's file and selection with the question (the context chip); default true. */
+  withContext?: boolean;
+}
+
+/** The file (and lines, when something is selected) in the editor a question would be sent with. */
+export interface EditorContext {
+  path: string;
+  startLine?: number;
+  endLine?: number;
 }
 
 export interface ChatBackend {
   /** Runs `baton/ask`; progress notifications for this run are passed to onProgress. */
   ask(request: ChatAskRequest, onProgress: (p: RunProgress) => void): { runId: string; done: Promise<AskResponse> };
+  /** The editor's file and selection now, if any. */
+  editorContext(): EditorContext | undefined;
+  /** Called when the active editor or its selection changes. */
+  onEditorContextChanged(listener: () => void): { dispose(): void };
   /** Cancels a running ask (the Stop button). */
   cancel(runId: string): Promise<void>;
   models(): Promise<ModelsResponse>;

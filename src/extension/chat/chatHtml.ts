@@ -53,6 +53,10 @@ export function chatHtml(o: ChatHtmlOptions): string {
 </div>
 <main id="baton-messages" role="log" aria-live="polite" aria-label="Conversation"></main>
 <div id="baton-status" role="status" aria-live="polite"></div>
+<div id="baton-context" class="baton-context" hidden>
+  <span id="baton-context-label" class="baton-context-label"></span>
+  <button type="button" id="baton-context-drop" class="baton-context-drop" aria-label="Do not send this file with the question" title="Do not send this file with the question">×</button>
+</div>
 <div class="baton-composer">
   <label class="baton-visually-hidden" for="baton-input">Ask Baton</label>
   <textarea id="baton-input" rows="3" placeholder="Ask about your code (Enter to send, Shift+Enter for a new line)"></textarea>

@@ -7,11 +7,12 @@ import * as vscode from 'vscode';
 import { isValidCitation } from '../../webview/citations';
 import { initialState, reduce, type ChatState } from '../../webview/state';
 import { parseFromWebview, type Citation, type ChatMessageDto, type ConversationResponse, type FromWebview, type RunProgress, type ToWebview } from '../../protocol';
-import type { ChatBackend } from './chatBackend';
+import type { ChatBackend, EditorContext } from './chatBackend';
 import { chatHtml, makeNonce } from './chatHtml';
 import { checkCitations } from './citationCheck';
 
 const CONVERSATION_KEY = 'baton.chat.conversationId';
+const CONTEXT_DEBOUNCE_MS = 150;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -36,6 +37,18 @@ function toMessages(conversation: ConversationResponse): ChatMessageDto[] {
   }));
 }
 
+/** One chip per file and line range; the key the dropped chip is remembered by. */
+function contextKey(c: EditorContext | undefined): string | undefined {
+  return c && `${c.path}:${c.startLine ?? ''}-${c.endLine ?? ''}`;
+}
+
+function contextChip(c: EditorContext): { label: string; title: string } {
+  const name = c.path.split('/').pop() ?? c.path;
+  const lines = c.startLine === undefined ? '' : c.startLine === c.endLine ? `:${c.startLine}` : `:${c.startLine}-${c.endLine}`;
+  const what = c.startLine === undefined ? 'the file' : 'the selected lines of';
+  return { label: `${name}${lines}`, title: `Questions are sent with ${what} ${c.path}. × to leave it out.` };
+}
+
 function progressMessage(id: string, p: RunProgress): ToWebview {
   switch (p.kind) {
     case 'token': return { type: 'messageDelta', id, text: p.text };
@@ -57,6 +70,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
   private run: { runId: string } | undefined;
   /** Bumped when the conversation is switched, so a late answer cannot re-select the old one. */
   private generation = 0;
+  /** The editor context the user removed from the chip; it comes back when the editor or selection changes. */
+  private droppedContext: string | undefined;
+  private contextTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -79,8 +95,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'chat.css')).toString(),
     });
     const subscription = webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
+    // Selections change on every cursor move: the chip follows after a short pause.
+    const contextChanges = this.backend.onEditorContextChanged(() => {
+      clearTimeout(this.contextTimer);
+      this.contextTimer = setTimeout(() => this.postContext(), CONTEXT_DEBOUNCE_MS);
+    });
     view.onDidDispose(() => {
       subscription.dispose();
+      contextChanges.dispose();
+      clearTimeout(this.contextTimer);
       if (this.view === view) {
         this.view = undefined;
         this.ready = false;
@@ -186,6 +209,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       case 'pickModel':
         await this.backend.pickModel(message.model);
         return this.refreshModels();
+      case 'dropContext':
+        this.droppedContext = contextKey(this.backend.editorContext());
+        return this.postContext();
     }
   }
 
@@ -193,7 +219,21 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     await this.ensureLoaded();
     this.ready = true;
     this.post({ type: 'conversation', id: this.chat.conversationId, messages: this.chat.messages });
+    this.postContext();
     await Promise.all([this.refreshModels(), this.refreshHistory()]);
+  }
+
+  /** The editor context a question goes with now: none when the user dropped exactly this one. */
+  private currentContext(): EditorContext | undefined {
+    const context = this.backend.editorContext();
+    const key = contextKey(context);
+    if (key !== this.droppedContext) this.droppedContext = undefined;
+    return key !== undefined && key === this.droppedContext ? undefined : context;
+  }
+
+  private postContext(): void {
+    const context = this.currentContext();
+    this.post({ type: 'context', context: context ? contextChip(context) : null });
   }
 
   /** The server restarted (new settings or key): the picker lists its models anew. */
@@ -233,8 +273,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     this.post({ type: 'messageStart', id: answer, role: 'assistant', text: '' });
     try {
       const conversationId = this.currentConversation();
+      const withContext = this.currentContext() !== undefined;
       const handle = this.backend.ask(
-        { question, ...(conversationId ? { conversationId } : {}), ...(model ? { model } : {}) },
+        { question, withContext, ...(conversationId ? { conversationId } : {}), ...(model ? { model } : {}) },
         (p) => this.post(progressMessage(answer, p)),
       );
       run = { runId: handle.runId };

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { MAX_SELECTION_CHARS, type AskParams, type AskResponse, type Citation, type ConversationResponse, type ConversationSummary, type ModelsResponse, type RunProgress } from '../../protocol';
-import type { ChatAskRequest, ChatBackend } from './chatBackend';
+import type { ChatAskRequest, ChatBackend, EditorContext } from './chatBackend';
 import { reviewAndApply } from '../edits/diffReview';
 import { placeBlock } from '../edits/placeBlock';
 import type { Services } from '../services';
@@ -30,8 +30,8 @@ export class ExtensionChatBackend implements ChatBackend {
     // server's default at the time) must not pin later asks after the settings change.
     const model = this.state.get<string>(PICKED_MODEL);
     if (model) params.model = model;
-    // What the user is looking at steers routing and retrieval.
-    const editor = this.svc.editors.current();
+    // What the user is looking at steers routing and retrieval, unless they removed the chip.
+    const editor = request.withContext === false ? undefined : this.svc.editors.current();
     if (editor) {
       params.activeFile = protocolPath(editor.document.uri);
       const selection = editor.selection.isEmpty ? undefined : selectionDto(editor.document, editor.selection);
@@ -40,6 +40,23 @@ export class ExtensionChatBackend implements ChatBackend {
     }
     const done = this.svc.client.request('baton/ask', params).finally(unlisten);
     return { runId, done };
+  }
+
+  editorContext(): EditorContext | undefined {
+    const editor = this.svc.editors.current();
+    if (!editor) return undefined;
+    const path = protocolPath(editor.document.uri);
+    if (editor.selection.isEmpty) return { path };
+    const { startLine, endLine } = selectionDto(editor.document, editor.selection);
+    return { path, startLine, endLine };
+  }
+
+  onEditorContextChanged(listener: () => void): { dispose(): void } {
+    const subscriptions = [
+      vscode.window.onDidChangeActiveTextEditor(listener),
+      vscode.window.onDidChangeTextEditorSelection(listener),
+    ];
+    return { dispose: () => subscriptions.forEach((s) => s.dispose()) };
   }
 
   async cancel(runId: string): Promise<void> {

@@ -45,7 +45,7 @@ describe('webview host (ChatViewProvider)', () => {
   it('answers ready with the conversation, the models and the history', async () => {
     const { provider } = setup();
     const view = await show(provider);
-    assert.deepEqual(view.posted.map((m) => m.type).sort(), ['conversation', 'history', 'models']);
+    assert.deepEqual(view.posted.map((m) => m.type).sort(), ['context', 'conversation', 'history', 'models']);
     assert.deepEqual(view.ofType('models')[0], { type: 'models', current: 'm1', available: ['m1', 'm2'] });
   });
 
@@ -65,7 +65,7 @@ describe('webview host (ChatViewProvider)', () => {
     view.receive({ type: 'ask', question: 'where is x?', model: 'm2' });
     await settle();
     const [run] = backend.asks;
-    assert.deepEqual(run.request, { question: 'where is x?', model: 'm2' });
+    assert.deepEqual(run.request, { question: 'where is x?', model: 'm2', withContext: false });
     const id = answerId(view);
     run.progress({ runId: run.runId, kind: 'token', text: 'wro' });
     run.progress({ runId: run.runId, kind: 'reset', reason: 'retry' });
@@ -95,7 +95,7 @@ describe('webview host (ChatViewProvider)', () => {
 
     view.receive({ type: 'ask', question: 'and y?' });
     await settle();
-    assert.deepEqual(backend.asks[1].request, { question: 'and y?', conversationId: 'c1' });
+    assert.deepEqual(backend.asks[1].request, { question: 'and y?', conversationId: 'c1', withContext: false });
   });
 
   it('Stop cancels the run; a second question while answering is refused with a status', async () => {
@@ -241,5 +241,37 @@ describe('webview host (ChatViewProvider)', () => {
     const [, answer] = view.ofType('conversation').at(-1)!.messages;
     assert.deepEqual(answer.sources, []);
     assert.deepEqual(answer.citations, ['src/kept.ts:2']);
+  });
+
+  it('shows the editor\'s file and selection as a chip that follows the editor, and sends the question with it', async () => {
+    const { provider, backend } = setup();
+    backend.editor = { path: 'src/util/retry.ts' };
+    const view = await show(provider);
+    assert.deepEqual(view.ofType('context').at(-1)?.context?.label, 'retry.ts');
+    backend.editor = { path: 'src/util/retry.ts', startLine: 3, endLine: 9 };
+    backend.editorChanged();
+    await new Promise((r) => setTimeout(r, 200)); // the chip follows after a short pause
+    assert.deepEqual(view.ofType('context').at(-1)?.context, { label: 'retry.ts:3-9', title: 'Questions are sent with the selected lines of src/util/retry.ts. × to leave it out.' });
+    view.receive({ type: 'ask', question: 'what does this do?' });
+    await settle();
+    assert.equal(backend.asks[0].request.withContext, true);
+  });
+
+  it('leaves the context out once the chip is removed, until the editor or selection changes', async () => {
+    const { provider, backend } = setup();
+    backend.editor = { path: 'src/a.ts', startLine: 1, endLine: 2 };
+    const view = await show(provider);
+    view.receive({ type: 'dropContext' });
+    await settle();
+    assert.equal(view.ofType('context').at(-1)?.context, null);
+    view.receive({ type: 'ask', question: 'general question' });
+    await settle();
+    assert.equal(backend.asks[0].request.withContext, false);
+    backend.asks[0].resolve({ answer: 'a', sources: [], mode: 'agent', conversationId: 'c1', trace: [] });
+    await settle();
+    backend.editor = { path: 'src/b.ts' };
+    backend.editorChanged();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(view.ofType('context').at(-1)?.context?.label, 'b.ts', 'another file brings the chip back');
   });
 });
