@@ -22,6 +22,7 @@ import type { ToolContext, ToolOutcome, ToolRegistry } from '../tools/registry';
 import type { Trace } from '../trace/trace';
 import { callKey } from './callKey';
 import { historyToText, parseTextReply, textProtocolInstructions, toTextMessages } from './textProtocol';
+import { errorMessage } from '../../base/common/errors';
 
 export const DEFAULT_MAX_STEPS = 8;
 /** Repeated identical calls answered with a reminder; the next one stops the run. */
@@ -137,7 +138,7 @@ class AgentRun {
       return await this.loop();
     } catch (err) {
       if (this.signal?.aborted || (err as Error)?.name === 'AbortError') return this.stop('cancelled');
-      return this.stop('error', { error: err instanceof Error ? err.message : String(err), cause: err });
+      return this.stop('error', { error: errorMessage(err), cause: err });
     }
   }
 
@@ -176,7 +177,7 @@ class AgentRun {
         );
       } catch (err) {
         if (this.mode === 'native' && refusesTools(err)) {
-          this.switchToText((err as Error).message);
+          this.switchToText(errorMessage(err));
           this.steps--; // the refused request does not count as a step
           continue;
         }

@@ -14,6 +14,8 @@ import { fenceUntrusted, UNTRUSTED_DATA_RULES } from '../prompt/fence';
 import { truncateToTokens } from '../prompt/truncate';
 import type { Trace } from '../trace/trace';
 import { Pacer } from '../../base/node/yield';
+import {  } from '../../base/common/errors';
+import { errorLine } from '../../base/common/errors';
 
 export const CONVERSATION_VERSION = 1;
 
@@ -292,9 +294,6 @@ export function newConversationId(): string {
   return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-function errorLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
-}
 
 // ---- the production summariser ----
 

@@ -16,6 +16,7 @@ import { describeIssues, jsonSchemaOf } from '../prompt/structured';
 // The tool modules import only types from this one, so there is no load-order cycle.
 import { CODE_TOOLS } from './codeTools';
 import { EDITOR_TOOLS } from './editorTools';
+import { errorMessage } from '../../base/common/errors';
 
 export interface ToolContext {
   host: EditorHost;
@@ -132,7 +133,7 @@ export class ToolRegistry {
     try {
       parsed = rawArgs.trim() === '' ? {} : JSON.parse(rawArgs);
     } catch (err) {
-      return finish('error', `Error: the arguments for ${name} are not valid JSON (${(err as Error).message}). Send one JSON object that matches the tool's parameters.`);
+      return finish('error', `Error: the arguments for ${name} are not valid JSON (${errorMessage(err)}). Send one JSON object that matches the tool's parameters.`);
     }
     const checked = entry.schema.safeParse(parsed);
     if (!checked.success) {
@@ -152,7 +153,7 @@ export class ToolRegistry {
       }
       return finish('ok', await tool.run(args, ctx, plan.state));
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       return finish('error', ctx.signal?.aborted ? `Error: ${name} was cancelled.` : `Error: ${name} failed: ${message}`);
     }
   }
