@@ -5,7 +5,7 @@ import type { DiagnosticDto } from '../../protocol';
 import type { HostHandlers } from './client';
 import { approvalDialog } from '../edits/approvalDialog';
 import { applyWholeFile, reviewChange, type ProposedContent } from '../edits/diffReview';
-import { resolveInside } from './paths';
+import { resolveInside } from '../../base/node/paths';
 import { runShellCommand } from './processRunner';
 import { withoutVariables } from '../../base/common/envFilter';
 import { approvalPolicy } from '../settings';
