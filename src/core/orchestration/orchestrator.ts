@@ -18,7 +18,7 @@ import type { WaitListener } from '../llm/waiting';
 import type { LlmConfig } from '../llm/models';
 import { createTokenCounter } from '../llm/tokens';
 import type { AgentEvent, AgentResult, StopReason } from '../agent/loop';
-import { createCoreToolRegistry } from '../tools/registry';
+import { createCoreToolRegistry } from '../tools/allTools';
 import { ConversationStore } from '../memory/conversationStore';
 import { createLlmSummarizer, type Citation } from '../memory/conversation';
 import { Trace, type TraceEvent } from '../trace/trace';

@@ -8,7 +8,7 @@ import { resolveConfig } from '../config/config';
 import { chunkFile } from '../indexing/chunker';
 import { classifyContent, isSecretPath } from '../indexing/fileClassifier';
 import { walkWorkspace, type WalkedFile } from '../indexing/walker';
-import type { ReadOnlyTool, ToolContext } from './registry';
+import type { ReadOnlyTool, ToolContext } from './types';
 import { relativeInside } from '../../base/node/paths';
 import { errorMessage, errorCode } from '../../base/common/errors';
 
