@@ -4,7 +4,7 @@
 // created late, hidden and re-shown, or reloaded always gets the whole conversation on `ready`.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { isValidCitation } from '../../webview/citations';
+import { isValidCitation } from '../../base/common/citations';
 import { initialState, reduce, type ChatState } from '../../webview/state';
 import { parseFromWebview, type Citation, type ChatMessageDto, type ConversationResponse, type FromWebview, type RunProgress, type ToWebview } from '../../protocol';
 import type { ChatBackend } from './chatBackend';
