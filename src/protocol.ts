@@ -45,12 +45,8 @@ function schemaFor<T>() {
 // Shared shapes
 // ---------------------------------------------------------------------------------------------
 
-/** A location in the workspace, 1-based inclusive lines, path relative to the workspace root. */
-export interface Citation {
-  path: string;
-  startLine: number;
-  endLine: number;
-}
+import type { Citation } from './base/common/citations';
+export type { Citation };
 
 export interface SearchHit extends Citation {
   score: number;

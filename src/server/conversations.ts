@@ -3,6 +3,7 @@
 import { ConversationNotFoundError, type ConversationStore } from '../core/memory/conversationStore';
 import type { ConversationMessage, ConversationResponse, ConversationSummary } from '../protocol';
 import { ClientError } from './rpc';
+import { errorMessage } from '../base/common/errors';
 
 export async function listConversations(store: ConversationStore, log: (m: string) => void): Promise<ConversationSummary[]> {
   const all = await store.list();
@@ -15,7 +16,7 @@ export async function openConversation(store: ConversationStore, id: string): Pr
   try {
     conversation = await store.open(id);
   } catch (err) {
-    if (err instanceof ConversationNotFoundError || /invalid conversation id/.test((err as Error).message)) throw new ClientError((err as Error).message);
+    if (err instanceof ConversationNotFoundError || /invalid conversation id/.test(errorMessage(err))) throw new ClientError(errorMessage(err));
     throw err;
   }
   const { data } = conversation;

@@ -12,6 +12,7 @@
 // A dropped request cannot be answered (its id is in the part that did not parse), but every
 // later one is.
 import { Transform, type TransformCallback } from 'node:stream';
+import { errorMessage } from '../base/common/errors';
 
 /** A header block longer than this is garbage. */
 export const MAX_HEADER_BYTES = 8 * 1024;
@@ -56,7 +57,7 @@ export class FramingGuard extends Transform {
       // A bug here must not end the stream (and with it the server): start over at the next header.
       this.head = EMPTY;
       this.body = null;
-      this.problem(`unexpected error while reading (${err instanceof Error ? err.message : String(err)})`);
+      this.problem(`unexpected error while reading (${errorMessage(err)})`);
     }
     done();
   }

@@ -11,6 +11,7 @@ import { IndexStatusReporter } from './indexStatus';
 import type { Effective } from './settings';
 import { WarmIndex, type IndexLease } from './warmIndex';
 import { forEditor } from './wording';
+import { errorMessage } from '../base/common/errors';
 
 export interface IndexServiceOptions {
   root: string;
@@ -118,7 +119,7 @@ export class IndexService {
       } catch (err) {
         // A generation swept under an older open index: reopen once and ask again.
         if (attempt > 0 || mode === 'dense') throw err;
-        this.opts.log(`search failed on the open index (${(err as Error).message}); reopening it`);
+        this.opts.log(`search failed on the open index (${errorMessage(err)}); reopening it`);
         this.warm.retire();
       } finally {
         lease.release();
@@ -173,7 +174,7 @@ export class IndexService {
       await this.warm.acquire().then((lease) => lease?.release()).catch(() => undefined); // open it now, not on the next request
     } catch (err) {
       const cancelled = signal.aborted;
-      const message = cancelled ? 'indexing was cancelled; the index may be incomplete until the next run' : `indexing failed: ${forEditor((err as Error).message)}`;
+      const message = cancelled ? 'indexing was cancelled; the index may be incomplete until the next run' : `indexing failed: ${forEditor(errorMessage(err))}`;
       this.opts.log(message);
       const hasIndex = existsSync(join(batonDirOf(this.opts.root), 'manifest.json'));
       this.reporter.set({ state: cancelled && hasIndex ? 'indexed' : 'error', message });

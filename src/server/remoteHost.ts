@@ -9,6 +9,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { inertLine } from '../base/common/inert';
 import type { ApprovalRequest, CommandResult, Diagnostic, EditorHost, FileEdit, RunCommandOptions } from '../core/host/editorHost';
 import { hostRequest } from './rpc';
+import { errorMessage } from '../base/common/errors';
 
 export interface RemoteHostOptions {
   root: string;
@@ -50,7 +51,7 @@ export class RemoteHost implements EditorHost {
       });
       return reply?.approved === true;
     } catch (err) {
-      this.opts.connection.console.warn(`approval request failed, treated as denied: ${(err as Error).message}`);
+      this.opts.connection.console.warn(`approval request failed, treated as denied: ${errorMessage(err)}`);
       return false;
     }
   }

@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG, embedderSpecFromFlag, resolveConfig, type BatonConfig }
 import { trustState, untrustedNotice } from '../core/security/workspaceTrust';
 import type { EmbedderSpec } from '../core/embed/types';
 import type { ServerSettings } from '../protocol';
+import { errorMessage } from '../base/common/errors';
 
 export type Env = Record<string, string | undefined>;
 
@@ -41,14 +42,14 @@ export function effectiveConfig(root: string, settings: ServerSettings, baseEnv:
   try {
     config = resolveConfig(root, { trusted: trust.trusted, env: baseEnv });
   } catch (err) {
-    problems.push(`${(err as Error).message} (using the defaults until it is fixed)`);
+    problems.push(`${errorMessage(err)} (using the defaults until it is fixed)`);
     config = { ...DEFAULT_CONFIG };
   }
   if (settings.embedder) {
     try {
       config = { ...config, embedder: embedderFromSetting(settings.embedder, settings.baseUrl ?? baseEnv.OPENAI_BASE_URL) };
     } catch (err) {
-      problems.push(`baton.embedder: ${(err as Error).message.replace(/^--embedder: /, '')}`);
+      problems.push(`baton.embedder: ${errorMessage(err).replace(/^--embedder: /, '')}`);
     }
   }
   if (settings.ignore?.length) config = { ...config, ignore: [...config.ignore, ...settings.ignore] };

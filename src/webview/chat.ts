@@ -3,7 +3,7 @@
 // every message to it is one of the typed FromWebview shapes.
 import './zodConfig'; // before anything that builds a zod schema
 import { MAX_QUESTION_CHARS, parseToWebview, type FromWebview } from '../protocol';
-import { isValidCitation } from './citations';
+import { isValidCitation } from '../base/common/citations';
 import { MessageList } from './render';
 import { initialState, reduce, restoreState, streamingId, type ChatState } from './state';
 

@@ -4,7 +4,7 @@
 // code-block action buttons, whose attributes are escaped here. Pure: no DOM, so it runs in Node tests.
 import MarkdownIt from 'markdown-it';
 import type { Citation } from '../protocol';
-import { citationLabel, findCitations, parseCitation } from './citations';
+import { citationLabel, findCitations, parseCitation } from '../base/common/citations';
 
 const md = new MarkdownIt({ html: false, linkify: false, typographer: false, breaks: false });
 type RenderRule = NonNullable<typeof md.renderer.rules.text>;

@@ -2,7 +2,7 @@
 // messages have nodes (a "Show earlier" button grows the window), and an update touches only the
 // messages that changed, so streaming re-renders one message, not the list.
 import type { ChatMessageDto } from '../protocol';
-import { citationLabel, findCitations, isValidCitation } from './citations';
+import { citationLabel, findCitations, isValidCitation } from '../base/common/citations';
 import { citationChip, renderMarkdown } from './markdown';
 
 export const PAGE_SIZE = 50;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { errorCode } from '../common/errors';
 
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(file);
@@ -50,7 +51,7 @@ export async function fsyncDir(dir: string): Promise<void> {
     fh = await fsp.open(dir, 'r');
     await fh.sync();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTSUP') throw err;
   } finally {
     await fh?.close();
@@ -113,7 +114,7 @@ export async function ensureBatonDir(dir: string): Promise<void> {
   try {
     await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new BatonDirError(dir);
     throw diskFullOr(err);
   }

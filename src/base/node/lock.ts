@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BatonDirError, DiskFullError, isDiskFull } from './atomicFile';
 import { ownStartTime, processStartTime } from './processIdentity';
+import { errorCode } from '../common/errors';
 
 export const LOCK_FILE = 'index.lock';
 /** A lock file with no readable owner younger than this may still be being written. */
@@ -130,7 +131,7 @@ async function createLockFile(file: string, owner: LockOwner): Promise<boolean> 
   try {
     fh = await fsp.open(file, 'wx');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code === 'EEXIST') return false;
     if (code === 'ENOTDIR') throw new BatonDirError(path.dirname(file));
     if (isDiskFull(err)) throw new DiskFullError(err);
@@ -178,7 +179,7 @@ async function readOwner(file: string): Promise<LockOwner | 'missing' | 'unreada
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    if (errorCode(err) === 'ENOENT') return 'missing';
     return 'unreadable';
   }
   try {
@@ -203,7 +204,7 @@ async function verdict(file: string, owner: LockOwner): Promise<'live' | 'stale'
   try {
     process.kill(owner.pid, 0);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return 'stale'; // no such process
+    if (errorCode(err) !== 'EPERM') return 'stale'; // no such process
   }
   const now = processStartTime(owner.pid);
   if (owner.start && now) return owner.start === now ? 'live' : 'stale'; // else a recycled pid

@@ -18,10 +18,12 @@ import type { TaskKind } from '../llm/models';
 import { createTokenCounter } from '../llm/tokens';
 import type { ChatMessage, ChatResult, ModelConfig, ModelRole, TokenCounter, ToolCall, ToolSpec } from '../llm/types';
 import { buildPrompt, type BuiltPrompt, type ContextItem, type PromptBudget } from '../prompt/builder';
-import type { ToolContext, ToolOutcome, ToolRegistry } from '../tools/registry';
+import type { ToolRegistry } from '../tools/registry';
+import type { ToolContext, ToolOutcome } from '../tools/types';
 import type { Trace } from '../trace/trace';
 import { callKey } from './callKey';
 import { historyToText, parseTextReply, textProtocolInstructions, toTextMessages } from './textProtocol';
+import { errorMessage } from '../../base/common/errors';
 
 export const DEFAULT_MAX_STEPS = 8;
 /** Repeated identical calls answered with a reminder; the next one stops the run. */
@@ -137,7 +139,7 @@ class AgentRun {
       return await this.loop();
     } catch (err) {
       if (this.signal?.aborted || (err as Error)?.name === 'AbortError') return this.stop('cancelled');
-      return this.stop('error', { error: err instanceof Error ? err.message : String(err), cause: err });
+      return this.stop('error', { error: errorMessage(err), cause: err });
     }
   }
 
@@ -176,7 +178,7 @@ class AgentRun {
         );
       } catch (err) {
         if (this.mode === 'native' && refusesTools(err)) {
-          this.switchToText((err as Error).message);
+          this.switchToText(errorMessage(err));
           this.steps--; // the refused request does not count as a step
           continue;
         }

@@ -12,6 +12,7 @@
 // messages holding the fenced untrusted-data block that the prompt builder made of them.
 import type { ChatMessage, ToolSpec } from '../llm/types';
 import { extractJson } from '../prompt/structured';
+import { errorMessage } from '../../base/common/errors';
 
 export type TextReply =
   | { kind: 'answer'; text: string }
@@ -79,7 +80,7 @@ function readCall(body: string): { name: string; arguments: string } | { error: 
   try {
     value = extractJson(body);
   } catch (err) {
-    return { error: `the tool-call block is not valid JSON (${(err as Error).message})` };
+    return { error: `the tool-call block is not valid JSON (${errorMessage(err)})` };
   }
   const obj = isObject(value) ? value : {};
   const name = typeof obj.tool === 'string' ? obj.tool : typeof obj.name === 'string' && 'arguments' in obj ? obj.name : undefined;
@@ -89,7 +90,7 @@ function readCall(body: string): { name: string; arguments: string } | { error: 
     try {
       JSON.parse(body.trim());
     } catch (err) {
-      why = `it is not valid JSON (${(err as Error).message})`;
+      why = `it is not valid JSON (${errorMessage(err)})`;
     }
     return { error: `the tool-call block could not be read: ${why}` };
   }

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { EmbedderSpec } from '../embed/types';
 import { validateLlmConfig, type LlmConfig } from '../llm/models';
+import { errorMessage } from '../../base/common/errors';
 
 /** Which environment variables commands Baton runs (run_command) must not inherit. */
 export interface CommandEnvPolicy {
@@ -108,7 +109,7 @@ function readConfigFile(file: string, where: string, scope: 'user' | 'workspace'
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`${where}: not valid JSON (${(err as Error).message})`);
+    throw new ConfigError(`${where}: not valid JSON (${errorMessage(err)})`);
   }
   return validateConfig(raw, where, scope);
 }
@@ -129,7 +130,7 @@ function validateConfig(raw: unknown, where: string, scope: 'user' | 'workspace'
     try {
       config.llm = validateLlmConfig(obj.llm, `${where}: llm`);
     } catch (err) {
-      throw new ConfigError((err as Error).message);
+      throw new ConfigError(errorMessage(err));
     }
   }
   if (obj.maxFileBytes !== undefined) {

@@ -5,6 +5,8 @@ import { createEmbedder } from './createEmbedder';
 import type { Embedder, EmbedderSpec } from './types';
 import type { FromWorker, ToWorker } from './workerEmbedder';
 import { quietNativeRuntime } from './nativeRuntimeEnv';
+import {  } from '../../base/common/errors';
+import { errorMessage } from '../../base/common/errors';
 
 const port = parentPort;
 if (!port) throw new Error('embedWorker.js must run in a worker thread');
@@ -20,9 +22,6 @@ function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function getEmbedder(): Embedder {
   embedder ??= createEmbedder(spec, { inWorker: false });

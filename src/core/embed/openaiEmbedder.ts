@@ -6,6 +6,7 @@ import type OpenAI from 'openai';
 import type { EmbedInputKind, Embedder, EmbedderSpec } from './types';
 import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from '../llm/openaiSdk';
 import { redactTexts } from '../security/outbound';
+import { errorMessage, firstLine } from '../../base/common/errors';
 
 export type OpenAISpec = Extract<EmbedderSpec, { kind: 'openai' }>;
 
@@ -133,7 +134,7 @@ export class OpenAIEmbedder implements Embedder {
   /** One line that names the endpoint and says what to do; never the key. */
   private describeFailure(err: unknown, signal?: AbortSignal): Error {
     const OpenAI = this.OpenAI;
-    if (!OpenAI) return new Error(`cannot load the openai client: ${(err as Error)?.message ?? err}`);
+    if (!OpenAI) return new Error(`cannot load the openai client: ${errorMessage(err)}`);
     if (signal?.aborted || err instanceof OpenAI.APIUserAbortError) {
       return signal?.reason instanceof Error ? signal.reason : new Error('embedding aborted');
     }
@@ -147,10 +148,10 @@ export class OpenAIEmbedder implements Embedder {
       const hint = err.status === 401 || err.status === 403
         ? `; check the key in $${this.spec.apiKeyEnv ?? 'OPENAI_API_KEY'}`
         : err.status === 404 ? `; check baseURL and model "${this.spec.model}"` : '';
-      return new Error(`embeddings endpoint ${this.url} failed: ${firstLine(err.message)}${hint}`);
+      return new Error(`embeddings endpoint ${this.url} failed: ${firstLine(err.message, 300)}${hint}`);
     }
     if (err instanceof SyntaxError) return new Error(`embeddings endpoint ${this.url} sent an unusable reply: not JSON (${err.message})`);
-    return new Error(`embeddings endpoint ${this.url} failed: ${firstLine(String((err as Error)?.message ?? err))}`);
+    return new Error(`embeddings endpoint ${this.url} failed: ${firstLine(errorMessage(err), 300)}`);
   }
 }
 
@@ -195,9 +196,5 @@ function rootCause(err: unknown): string {
     if (typeof e.code === 'string') return e.code;
     if (e.message) message = e.message;
   }
-  return firstLine(message);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0].slice(0, 300);
+  return firstLine(message, 300);
 }

@@ -20,6 +20,7 @@ import { documentText } from '../embed/documentText';
 import type { Embedder, EmbedderSpec } from '../embed/types';
 import { diskFullOr } from '../../base/node/atomicFile';
 import { markBuildFinished, markBuildStarted, saveEmbedderSpec } from './buildState';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 export interface IndexProgress {
   phase: 'scan' | 'embed';
@@ -199,7 +200,7 @@ async function scanAndCommit(store: IndexStore, opts: IndexOptions, repair: Repa
     try {
       bytes = await readFile(file.absPath);
     } catch (err) {
-      skip(file.path, 'unreadable', (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      skip(file.path, 'unreadable', errorCode(err) ?? errorMessage(err));
       continue; // deleted or unreadable since the walk listed it: treated as absent
     }
     const content = classifyContent(file.path, bytes);
@@ -258,7 +259,7 @@ async function embedMissing(store: IndexStore, opts: IndexOptions): Promise<Dens
   } catch (err) {
     if (opts.signal?.aborted) throw err; // interrupted while the model loaded: not "unavailable"
     // The existing vectors stay: they may belong to this very embedder once it is reachable again.
-    return { embedded: 0, fromCache: 0, notice: `embedder unavailable (${(err as Error).message}): search is lexical-only` };
+    return { embedded: 0, fromCache: 0, notice: `embedder unavailable (${errorMessage(err)}): search is lexical-only` };
   }
   await store.setEmbedder(embedder.id, embedder.dimensions);
   const cache = await EmbeddingCache.open(opts.batonDir, embedder.id, embedder.dimensions);
@@ -321,7 +322,7 @@ async function embedWithCache(store: IndexStore, cache: EmbeddingCache, embedder
   } catch (err) {
     await flush();
     if (opts.signal?.aborted) throw err;
-    return { embedded, fromCache, notice: `embedding stopped (${(err as Error).message}): ${total - embedded} chunks are lexical-only until the next \`baton index\`` };
+    return { embedded, fromCache, notice: `embedding stopped (${errorMessage(err)}): ${total - embedded} chunks are lexical-only until the next \`baton index\`` };
   }
   await flush();
   return { embedded, fromCache };

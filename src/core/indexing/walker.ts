@@ -9,6 +9,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { skipByName, type SkipReason } from './fileClassifier';
 import { IgnoreRules } from './ignoreRules';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
 /** Files stat'ed concurrently: the thread pool hides syscall latency, more buys nothing. */
@@ -129,7 +130,7 @@ async function resolveRoot(root: string): Promise<string> {
   try {
     info = await stat(root);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     throw new Error(code === 'ENOENT' ? `Workspace root does not exist: ${root}` : `Cannot access workspace root ${root}: ${errorText(err)}`);
   }
   if (!info.isDirectory()) throw new Error(`Workspace root is not a directory: ${root}`);
@@ -144,7 +145,7 @@ async function resolveLink(abs: string, realRoot: string): Promise<LinkTarget> {
   try {
     real = await realpath(abs);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code === 'ELOOP') return { reason: 'symlink-loop', detail: 'symbolic link cycle' };
     return { reason: 'unreadable', detail: `broken symbolic link (${code ?? errorText(err)})` };
   }
@@ -211,7 +212,7 @@ function describeReal(realRoot: string, real: string): string {
 function errorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e.code === 'string') return e.code === 'ENOENT' ? 'ENOENT: no longer exists' : `${e.code}: ${e.syscall ?? 'access'} failed`;
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }
 
 export function formatBytes(n: number): string {

@@ -28,6 +28,7 @@ import type { ChatMessage, ChatRequest, ChatResult, ModelConfig, ModelRole, Tool
 import type { Trace } from '../trace/trace';
 import { loadOpenAI, PLACEHOLDER_KEY, type OpenAIClass } from './openaiSdk';
 import { redactMessages } from '../security/outbound';
+import { errorLine } from '../../base/common/errors';
 
 export interface LlmClientOptions {
   models: Partial<ModelChains>;
@@ -291,7 +292,7 @@ export class LlmClient {
     try {
       client = await this.client(model);
     } catch (err) {
-      throw new CallerError(new LlmError(`cannot load the openai client: ${String((err as Error)?.message ?? err).split('\n')[0]}`, 'connection'));
+      throw new CallerError(new LlmError(`cannot load the openai client: ${errorLine(err)}`, 'connection'));
     }
     const O = this.OpenAI!;
     const timeoutMs = model.timeoutMs ?? DEFAULT_TIMEOUT_MS;

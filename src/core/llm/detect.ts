@@ -1,3 +1,4 @@
+import { errorMessage } from '../../base/common/errors';
 // Finds a local OpenAI-compatible model server when nothing is configured, so Baton works out of the
 // box next to a running Ollama or LM Studio. Plain fetch (no openai SDK): a probe must be cheap.
 
@@ -65,7 +66,7 @@ export async function listServerModels(baseURL: string, opts: { apiKey?: string;
     opts.signal?.throwIfAborted();
     if (timeout.aborted) throw new Error(`${base} did not answer within ${timeoutMs} ms`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    throw new Error(`cannot reach ${base} (${cause?.code ?? cause?.message ?? errorMessage(err)})`);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);

@@ -6,6 +6,7 @@ import type { OpenAIClass } from './openaiSdk';
 import { parseRetryAfter, type Failure } from './retry';
 import type { ModelConfig } from './types';
 import { formatDuration } from './waiting';
+import { firstLine as firstLineOf } from '../../base/common/errors';
 
 export interface FailureContext {
   /** Attempts this model got for this request. */
@@ -173,8 +174,9 @@ export function safeURL(url: string): string {
   }
 }
 
-export function firstLine(s: string): string {
-  return s.split('\n')[0].slice(0, 300);
+/** Failure messages are quoted in one-line reports: the first line, at most 300 characters. */
+function firstLine(s: string): string {
+  return firstLineOf(s, 300);
 }
 
 function clip(s: string, max: number): string {

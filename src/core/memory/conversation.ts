@@ -14,15 +14,12 @@ import { fenceUntrusted, UNTRUSTED_DATA_RULES } from '../prompt/fence';
 import { truncateToTokens } from '../prompt/truncate';
 import type { Trace } from '../trace/trace';
 import { Pacer } from '../../base/node/yield';
+import type { Citation } from '../../base/common/citations';
+import {  } from '../../base/common/errors';
+import { errorLine } from '../../base/common/errors';
 
 export const CONVERSATION_VERSION = 1;
 
-/** A cited piece of the workspace, shown as `path:start-end` (1-based, inclusive). */
-export interface Citation {
-  path: string;
-  startLine: number;
-  endLine: number;
-}
 
 export function formatCitation(c: Citation): string {
   return `${c.path}:${c.startLine}-${c.endLine}`;
@@ -292,9 +289,6 @@ export function newConversationId(): string {
   return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-function errorLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
-}
 
 // ---- the production summariser ----
 

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { ensureBatonDir, isTempFile, writeFileAtomic } from '../../base/node/atomicFile';
 import { Conversation, validateConversationData, type ConversationData, type ConversationOptions, type Turn } from './conversation';
 import { redactValue } from '../security/secrets';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 export const CONVERSATIONS_DIR = 'conversations';
 const INDEX_FILE = 'index.json';
@@ -130,14 +131,14 @@ export class ConversationStore {
     try {
       text = await fsp.readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ConversationNotFoundError(id);
+      if (errorCode(err) === 'ENOENT') throw new ConversationNotFoundError(id);
       throw err;
     }
     let data: ConversationData;
     try {
       data = validateConversationData(JSON.parse(text));
     } catch (err) {
-      throw new ConversationCorruptError(id, file, (err as Error).message);
+      throw new ConversationCorruptError(id, file, errorMessage(err));
     }
     if (data.id !== id) throw new ConversationCorruptError(id, file, `it holds conversation ${JSON.stringify(data.id)}`);
     return data;
@@ -179,7 +180,7 @@ export class ConversationStore {
     try {
       names = await fsp.readdir(this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (errorCode(err) === 'ENOENT') return [];
       throw err;
     }
     const known = new Map(entries.map((e) => [e.id, e]));
@@ -204,7 +205,7 @@ export class ConversationStore {
         out.push({ id, title: d.title, updatedAt: d.updatedAt, turns: d.turns.length, mtimeMs });
       } catch (err) {
         if (err instanceof ConversationNotFoundError) continue;
-        out.push({ id, title: entry?.title ?? '', updatedAt: entry?.updatedAt ?? new Date(mtimeMs).toISOString(), turns: entry?.turns ?? 0, mtimeMs, error: (err as Error).message });
+        out.push({ id, title: entry?.title ?? '', updatedAt: entry?.updatedAt ?? new Date(mtimeMs).toISOString(), turns: entry?.turns ?? 0, mtimeMs, error: errorMessage(err) });
       }
     }
     return out;

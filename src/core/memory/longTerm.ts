@@ -21,6 +21,7 @@ import { contentHash } from '../../base/node/hash';
 import { tryAcquireLock, type ReleaseLock } from '../../base/node/lock';
 import { boundedPrefix } from '../../base/common/prefix';
 import { findSecrets } from '../security/secrets';
+import { errorMessage, errorLine } from '../../base/common/errors';
 
 export const MEMORY_DIR = 'memory';
 const INDEX_NAME = 'memory.json';
@@ -221,7 +222,7 @@ export class LongTermMemory {
   }
 
   private fallback(err: unknown): void {
-    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const message = errorLine(err);
     this.notice = `long-term memory: dense recall unavailable (${message}); using lexical matching`;
     this.opts.trace?.add('note', 'memory.lexical-fallback', { message });
   }
@@ -239,7 +240,7 @@ export class LongTermMemory {
   }
 
   private unreadable(err: unknown): Error {
-    return new Error(`long-term memory ${path.join(this.dir, INDEX_NAME)} cannot be read (${(err as Error).message}); delete it to start over`);
+    return new Error(`long-term memory ${path.join(this.dir, INDEX_NAME)} cannot be read (${errorMessage(err)}); delete it to start over`);
   }
 
   /** One read-modify-write of the whole index: one at a time in this process, under the lock

@@ -18,9 +18,10 @@ import type { WaitListener } from '../llm/waiting';
 import type { LlmConfig } from '../llm/models';
 import { createTokenCounter } from '../llm/tokens';
 import type { AgentEvent, AgentResult, StopReason } from '../agent/loop';
-import { createCoreToolRegistry } from '../tools/registry';
+import { createCoreToolRegistry } from '../tools/allTools';
 import { ConversationStore } from '../memory/conversationStore';
-import { createLlmSummarizer, type Citation } from '../memory/conversation';
+import { createLlmSummarizer } from '../memory/conversation';
+import { findCitations, type Citation } from '../../base/common/citations';
 import { Trace, type TraceEvent } from '../trace/trace';
 import type { EditorHost } from '../host/editorHost';
 import { runWorkflow, WorkflowCancelledError, WorkflowRunError } from '../workflow/engine';
@@ -301,19 +302,13 @@ function retrievalOnly(results: SearchResult[], note: string, conversationId: st
   };
 }
 
-// Starts only where a path can start: retrying inside every long run made a long answer quadratic.
-const CITATION = /(?<![\w@.\-/])([\w@.\-/]+\.[\w]+):(\d+)(?:-(\d+))?/g;
-
 /** The locations the answer cites that exist in the index, else the retrieved context it was given. */
 function citedSources(answer: string, retrieved: SearchResult[], index: OpenedIndex): Citation[] {
   const files = index.store.files();
   const cited: Citation[] = [];
   const seen = new Set<string>();
-  for (const m of answer.matchAll(CITATION)) {
-    const path = m[1].replace(/^\.\//, '');
-    if (!files.has(path)) continue;
-    const startLine = Number(m[2]);
-    const c = { path, startLine, endLine: m[3] ? Number(m[3]) : startLine };
+  for (const { citation: c } of findCitations(answer)) {
+    if (!files.has(c.path)) continue;
     const key = `${c.path}:${c.startLine}-${c.endLine}`;
     if (!seen.has(key)) cited.push(c);
     seen.add(key);

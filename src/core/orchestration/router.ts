@@ -7,6 +7,7 @@ import type { Embedder } from '../embed/types';
 import type { LexicalIndex } from '../search/lexical';
 import type { TaskKind } from '../llm/models';
 import { boundedPrefix } from '../../base/common/prefix';
+import { errorMessage } from '../../base/common/errors';
 
 export type WorkflowId = 'ask' | 'explain' | 'generate' | 'fix' | 'tests' | 'search';
 
@@ -181,7 +182,7 @@ export async function route(request: RouteRequest, deps: RouteDeps = {}): Promis
     try {
       similar = await nearestWorkflow(text, deps.embedder);
     } catch (err) {
-      degraded = `embedder failed: ${err instanceof Error ? err.message : String(err)}`;
+      degraded = `embedder failed: ${errorMessage(err)}`;
     }
   }
 

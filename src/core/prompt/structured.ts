@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatResult, JsonSchema, ModelConfig } from '../llm/types';
 import type { Trace } from '../trace/trace';
+import { errorMessage } from '../../base/common/errors';
 
 export type ChatFn = (req: ChatRequest) => Promise<ChatResult>;
 
@@ -126,7 +127,7 @@ export function validate<T>(raw: string, schema: z.ZodType<T>): Checked<T> {
   try {
     parsed = extractJson(raw);
   } catch (err) {
-    return { ok: false, error: (err as Error).message };
+    return { ok: false, error: errorMessage(err) };
   }
   const checked = schema.safeParse(parsed);
   if (checked.success) return { ok: true, value: checked.data };
@@ -178,7 +179,7 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
-    return { ok: false, error: (err as Error).message };
+    return { ok: false, error: errorMessage(err) };
   }
 }
 

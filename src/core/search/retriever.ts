@@ -7,6 +7,7 @@ import type { IndexStore } from '../store/store';
 import type { RankedChunk, RetrievalSource, SearchResult } from '../indexing/types';
 import type { Embedder } from '../embed/types';
 import { boundedPrefix } from '../../base/common/prefix';
+import { errorMessage } from '../../base/common/errors';
 
 export type SearchMode = 'hybrid' | 'lexical' | 'dense';
 
@@ -129,7 +130,7 @@ export class Retriever {
     try {
       await this.embedder.init(signal);
     } catch (err) {
-      return (err as Error).message;
+      return errorMessage(err);
     }
     if (this.store.embedderId !== this.embedder.id) {
       return `the index was embedded with ${this.store.embedderId}, not ${this.embedder.id}; run \`baton index\``;

@@ -13,6 +13,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ensureBatonDir, writeFileAtomic } from '../../base/node/atomicFile';
 import { contentHash } from '../../base/node/hash';
+import { errorCode } from '../../base/common/errors';
 
 const MAGIC = 'BATONEMB';
 const VERSION = 1;
@@ -100,7 +101,7 @@ export class EmbeddingCache {
     try {
       buf = await fsp.readFile(this.file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (errorCode(err) !== 'ENOENT') throw err;
       await writeFileAtomic(this.file, this.header);
       return;
     }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../base/node/atomicFile';
 import { crc32 } from '../../base/node/crc32';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 /** 2: chunk texts and terms moved from docs.json into docs.bin. Checksums (optional fields) came
  * later without a format change: an index written before them opens unverified. */
@@ -109,8 +110,8 @@ export function readManifest(dir: string): Manifest {
   try {
     m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`no index at ${dir}; run \`baton index\` first`);
-    throw new ManifestDamagedError(dir, err instanceof SyntaxError ? 'not valid JSON' : (err as NodeJS.ErrnoException).code ?? errMessage(err));
+    if (errorCode(err) === 'ENOENT') throw new Error(`no index at ${dir}; run \`baton index\` first`);
+    throw new ManifestDamagedError(dir, err instanceof SyntaxError ? 'not valid JSON' : errorCode(err) ?? errorMessage(err));
   }
   if (typeof m?.format === 'number' && m.format !== STORE_FORMAT) {
     throw new IndexCorruptError(dir, `${MANIFEST} has format ${m.format}, this baton reads format ${STORE_FORMAT}`);
@@ -201,6 +202,3 @@ function intactGeneration(dir: string, s: number, gen: number): { meta: ShardMet
   }
 }
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -36,6 +36,7 @@ import {
 } from './manifest';
 import type { FileRecord, IndexedChunk, RankedChunk } from '../indexing/types';
 import { decodeVectorFile, Float32Codec, readVectorIds, rowOf, scanCosine, TopHits, vectorNorm, vectorSetOf, type VectorSet } from './vectorCodec';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 export { DEFAULT_SHARD_COUNT, IndexCorruptError, STORE_FORMAT } from './manifest';
 
@@ -597,7 +598,7 @@ export class IndexStore {
   /** A missing file means damage, unless another process committed since we loaded the manifest
    * and deleted the generation we were about to read. */
   private vanished(s: number, name: string, err: unknown): boolean {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && fs.existsSync(path.join(this.shardDir(s), name))) return false;
+    if (errorCode(err) !== 'ENOENT' && fs.existsSync(path.join(this.shardDir(s), name))) return false;
     try {
       return JSON.stringify(readManifest(this.dir)) !== JSON.stringify(this.manifest);
     } catch {
@@ -606,8 +607,8 @@ export class IndexStore {
   }
 
   private markDamaged(s: number, name: string, err: unknown): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'missing' : code ?? errMessage(err);
+    const code = errorCode(err);
+    const what = code === 'ENOENT' ? 'missing' : code ?? errorMessage(err);
     if (!this.damaged.has(s)) this.damaged.set(s, `${this.rel(s, name)}: ${what}`);
   }
 
@@ -931,9 +932,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 // ---- vectors on disk ----
 

@@ -8,8 +8,9 @@ import { resolveConfig } from '../config/config';
 import { chunkFile } from '../indexing/chunker';
 import { classifyContent, isSecretPath } from '../indexing/fileClassifier';
 import { walkWorkspace, type WalkedFile } from '../indexing/walker';
-import type { ReadOnlyTool, ToolContext } from './registry';
+import type { ReadOnlyTool, ToolContext } from './types';
 import { relativeInside } from '../../base/node/paths';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 /** Lines one read_file call returns at most. */
 export const READ_MAX_LINES = 500;
@@ -50,8 +51,8 @@ export async function resolveWorkspacePath(root: string, input: string, opts: { 
       real = await realpath(existing);
       break;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new PathError(`cannot access ${relPosix}: ${code ?? (err as Error).message}`);
+      const code = errorCode(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new PathError(`cannot access ${relPosix}: ${code ?? errorMessage(err)}`);
       const parent = path.dirname(existing);
       if (parent === existing) break;
       existing = parent;
@@ -174,7 +175,7 @@ export const grepTool: ReadOnlyTool<z.infer<typeof grepArgs>> = {
     try {
       re = new RegExp(args.regex ? args.pattern : args.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), args.ignoreCase ? 'i' : '');
     } catch (err) {
-      throw new Error(`invalid regular expression: ${(err as Error).message}`);
+      throw new Error(`invalid regular expression: ${errorMessage(err)}`);
     }
     const only = args.glob ? globToRegExp(args.glob) : null;
     const hits: string[] = [];

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { unifiedDiff } from './diff';
 import { readWorkspaceText, resolveWorkspacePath } from './codeTools';
 import { restoreSecrets } from '../security/secrets';
-import type { ReadOnlyTool, SideEffectTool } from './registry';
+import type { ReadOnlyTool, SideEffectTool } from './types';
 
 // ---- get_diagnostics ---------------------------------------------------------------------------
 

@@ -8,59 +8,11 @@
 // host.requestApproval, and only then calls `run` with what `prepare` returned. Read-only tools get
 // a host whose applyEdit/runCommand throw, so a mislabelled tool cannot act unapproved through it.
 import { z } from 'zod';
-import type { ApprovalRequest, EditorHost } from '../host/editorHost';
+import type { EditorHost } from '../host/editorHost';
 import type { JsonSchema, ToolSpec } from '../llm/types';
-import type { Retriever } from '../search/retriever';
-import type { Trace } from '../trace/trace';
 import { describeIssues, jsonSchemaOf } from '../prompt/structured';
-// The tool modules import only types from this one, so there is no load-order cycle.
-import { CODE_TOOLS } from './codeTools';
-import { EDITOR_TOOLS } from './editorTools';
-
-export interface ToolContext {
-  host: EditorHost;
-  /** For search_code; absent when the workspace has no index. */
-  retriever?: Retriever | null;
-  /** The same ignore settings the indexer uses (baton.config.json), for grep and find_files. */
-  walk?: { extraIgnores?: string[]; maxFileBytes?: number };
-  /** Variables commands run without (security/commandEnv.ts); default: OPENAI_API_KEY. */
-  withholdEnv?: string[];
-  trace?: Trace;
-  signal?: AbortSignal;
-}
-
-/** A side-effecting tool's plan: what the user is asked to approve, and the state run() needs. */
-export type Prepared<P> = { approval: ApprovalRequest; state: P } | { error: string };
-
-interface ToolBase<A> {
-  name: string;
-  description: string;
-  parameters: z.ZodType<A> | JsonSchema;
-}
-
-export interface ReadOnlyTool<A = any> extends ToolBase<A> {
-  sideEffects: false;
-  run(args: A, ctx: ToolContext): Promise<string>;
-}
-
-export interface SideEffectTool<A = any, P = any> extends ToolBase<A> {
-  sideEffects: true;
-  /** Works out the change without making it; `{ error }` refuses without asking the user. */
-  prepare(args: A, ctx: ToolContext): Promise<Prepared<P>>;
-  /** Makes the approved change. */
-  run(args: A, ctx: ToolContext, state: P): Promise<string>;
-}
-
-export type Tool<A = any> = ReadOnlyTool<A> | SideEffectTool<A>;
-
-export type ToolOutcome = 'ok' | 'error' | 'denied';
-
-export interface ToolCallResult {
-  outcome: ToolOutcome;
-  /** Text for the tool message (raw: the prompt builder fences it as untrusted data). */
-  content: string;
-  truncated: boolean;
-}
+import type { SideEffectTool, Tool, ToolCallResult, ToolContext, ToolOutcome } from './types';
+import { errorMessage } from '../../base/common/errors';
 
 export interface RegistryOptions {
   /** Longer tool output is cut, with a note saying so. Default 24,000 characters. */
@@ -132,7 +84,7 @@ export class ToolRegistry {
     try {
       parsed = rawArgs.trim() === '' ? {} : JSON.parse(rawArgs);
     } catch (err) {
-      return finish('error', `Error: the arguments for ${name} are not valid JSON (${(err as Error).message}). Send one JSON object that matches the tool's parameters.`);
+      return finish('error', `Error: the arguments for ${name} are not valid JSON (${errorMessage(err)}). Send one JSON object that matches the tool's parameters.`);
     }
     const checked = entry.schema.safeParse(parsed);
     if (!checked.success) {
@@ -152,7 +104,7 @@ export class ToolRegistry {
       }
       return finish('ok', await tool.run(args, ctx, plan.state));
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       return finish('error', ctx.signal?.aborted ? `Error: ${name} was cancelled.` : `Error: ${name} failed: ${message}`);
     }
   }
@@ -177,10 +129,4 @@ function readOnlyHost(host: EditorHost, tool: string): EditorHost {
     applyEdit: refuse('edit files'),
     runCommand: refuse('run commands'),
   };
-}
-
-/** A registry holding Baton's core tools: search_code, grep, find_files, read_file, list_symbols,
- * get_diagnostics, propose_edit and run_command. */
-export function createCoreToolRegistry(opts: RegistryOptions = {}): ToolRegistry {
-  return new ToolRegistry(opts).register(...CODE_TOOLS, ...EDITOR_TOOLS);
 }

@@ -19,6 +19,7 @@ import { sleep } from '../llm/retry';
 import type { Trace } from '../trace/trace';
 import { AgentNodeError, executeNode, NodeConfigError, route, type NodeContext, type WorkflowServices, type WorkflowState } from './nodes';
 import { buildGraph, edgeKey, hasType, type BranchNodeDef, type GraphEdge, type NodeDef, type WorkflowDefinition, type WorkflowGraph } from './schema';
+import { errorMessage } from '../../base/common/errors';
 
 export interface WorkflowRunOptions {
   /** Initial values for declared state keys. */
@@ -254,7 +255,7 @@ class Execution {
           this.trace.add('node.end', node.id, { kind: node.kind, status: 'cancelled', attempt, latencyMs: ms(started), ...ctx.report });
           throw this.cancelled(node.id);
         }
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.trace.add('node.end', node.id, { kind: node.kind, status: 'error', attempt, latencyMs: ms(started), error: message, ...ctx.report });
         const retryable = !(err instanceof NodeConfigError) && !(err instanceof WorkflowRunError) && !(err instanceof AgentNodeError && !err.retryable);
         if (!retryable && attempt < attempts && err instanceof AgentNodeError) {

@@ -7,6 +7,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { BUILTIN_WORKFLOWS } from './builtins';
 import { BUILTIN_FUNCTIONS } from './nodes';
 import { parseWorkflow, WorkflowValidationError, type WorkflowDefinition } from './schema';
+import { errorMessage, errorCode } from '../../base/common/errors';
 
 /** Relative to the workspace root, with `/` so messages read the same on every platform. */
 export const WORKFLOWS_DIR = '.baton/workflows';
@@ -60,7 +61,7 @@ export function parseWorkflowText(file: string, text: string, opts: LoadOptions 
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new WorkflowValidationError([{ file, message: `invalid JSON: ${jsonErrorWhere(text, (err as Error).message)}` }], file);
+      throw new WorkflowValidationError([{ file, message: `invalid JSON: ${jsonErrorWhere(text, errorMessage(err))}` }], file);
     }
   }
   // A file may leave out its id: the file name is the natural one.
@@ -93,8 +94,8 @@ export async function loadWorkflows(root: string, opts: WorkspaceLoadOptions): P
   try {
     names = (await readdir(dir)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { workflows, notices, errors };
-    errors.push(new WorkflowValidationError([{ file: WORKFLOWS_DIR, message: `cannot read the folder: ${(err as Error).message}` }]));
+    if (errorCode(err) === 'ENOENT') return { workflows, notices, errors };
+    errors.push(new WorkflowValidationError([{ file: WORKFLOWS_DIR, message: `cannot read the folder: ${errorMessage(err)}` }]));
     return { workflows, notices, errors };
   }
   const fromFile = new Map<string, string>();
@@ -116,7 +117,7 @@ export async function loadWorkflows(root: string, opts: WorkspaceLoadOptions): P
       fromFile.set(definition.id, file);
       workflows.set(definition.id, { definition, source: file });
     } catch (err) {
-      errors.push(err instanceof WorkflowValidationError ? err : new WorkflowValidationError([{ file, message: (err as Error).message }], file));
+      errors.push(err instanceof WorkflowValidationError ? err : new WorkflowValidationError([{ file, message: errorMessage(err) }], file));
     }
   }
   return { workflows, notices, errors };

@@ -5,7 +5,8 @@ import { runAgent, type AgentEvent, type AgentResult, type AgentToolCall, type A
 import type { LlmClient } from '../llm/client';
 import type { ChatMessage, ModelRole } from '../llm/types';
 import type { Retriever } from '../search/retriever';
-import { ToolRegistry, type ToolContext } from '../tools/registry';
+import { ToolRegistry } from '../tools/registry';
+import type { ToolContext } from '../tools/types';
 import type { Trace } from '../trace/trace';
 import { createTokenCounter } from '../llm/tokens';
 import { buildPrompt, type ContextItem } from '../prompt/builder';

@@ -7,6 +7,7 @@
 // key. Every problem is reported as `file: node "id", field: message`, all of them at once.
 import { z } from 'zod';
 import { OUTPUT_SCHEMAS, isOutputSchemaName } from './outputSchemas';
+import { errorMessage } from '../../base/common/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Templates and state paths
@@ -465,7 +466,7 @@ function crossCheck(def: WorkflowDefinition, opts: ValidateOptions): WorkflowIss
             try {
               new RegExp(c.when.matches, c.when.flags);
             } catch (err) {
-              push(n.id, `cases[${i}].when.matches`, `invalid regular expression: ${(err as Error).message}`);
+              push(n.id, `cases[${i}].when.matches`, `invalid regular expression: ${errorMessage(err)}`);
             }
           }
         });

@@ -4,19 +4,17 @@
 // created late, hidden and re-shown, or reloaded always gets the whole conversation on `ready`.
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { isValidCitation } from '../../webview/citations';
+import { isValidCitation } from '../../base/common/citations';
 import { initialState, reduce, type ChatState } from '../../webview/state';
 import { parseFromWebview, type Citation, type ChatMessageDto, type ConversationResponse, type FromWebview, type RunProgress, type ToWebview } from '../../protocol';
 import type { ChatBackend, EditorContext } from './chatBackend';
 import { chatHtml, makeNonce } from './chatHtml';
 import { checkCitations } from './citationCheck';
+import { errorMessage } from '../../base/common/errors';
 
 const CONVERSATION_KEY = 'baton.chat.conversationId';
 const CONTEXT_DEBOUNCE_MS = 150;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function describe(raw: unknown): string {
   let text: string;
@@ -146,7 +144,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       try {
         await vscode.commands.executeCommand(command);
       } catch (err) {
-        this.log(`${command} failed: ${errorText(err)}`);
+        this.log(`${command} failed: ${errorMessage(err)}`);
       }
     }
   }
@@ -173,7 +171,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
         const conversation = await this.backend.conversation(id);
         this.chat = reduce(this.chat, { type: 'conversation', id: conversation.id, messages: await this.messagesOf(conversation) });
       } catch (err) {
-        this.log(`could not load conversation ${id}: ${errorText(err)}`);
+        this.log(`could not load conversation ${id}: ${errorMessage(err)}`);
         await this.state.update(CONVERSATION_KEY, undefined);
       }
     })();
@@ -187,8 +185,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       return;
     }
     this.handle(message).catch((err: unknown) => {
-      this.log(`${message.type} failed: ${errorText(err)}`);
-      this.post({ type: 'status', text: `Baton: ${errorText(err)}` });
+      this.log(`${message.type} failed: ${errorMessage(err)}`);
+      this.post({ type: 'status', text: `Baton: ${errorMessage(err)}` });
     });
   }
 
@@ -247,7 +245,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       this.post({ type: 'models', current: models.current, available: models.available });
       if (models.problem) this.post({ type: 'status', text: models.problem });
     } catch (err) {
-      this.post({ type: 'status', text: `Could not list models: ${errorText(err)}` });
+      this.post({ type: 'status', text: `Could not list models: ${errorMessage(err)}` });
     }
   }
 
@@ -256,7 +254,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       const conversations = await this.backend.conversations();
       this.post({ type: 'history', conversations: conversations.map(({ id, title, updatedAt }) => ({ id, title, updatedAt })) });
     } catch (err) {
-      this.log(`could not list conversations: ${errorText(err)}`);
+      this.log(`could not list conversations: ${errorMessage(err)}`);
     }
   }
 
@@ -290,7 +288,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
       });
     } catch (err) {
       // The question and whatever streamed stay; the error is shown on the answer.
-      this.post({ type: 'messageEnd', id: answer, text: '', sources: [], error: errorText(err) });
+      this.post({ type: 'messageEnd', id: answer, text: '', sources: [], error: errorMessage(err) });
     } finally {
       if (this.run === run) this.run = undefined;
     }

@@ -2,7 +2,7 @@
 // cited lines are in it. Only those render as chips, so a model's invented `src/nowhere.ts:12` is
 // plain text instead of a chip whose click fails.
 import type { Citation } from '../../protocol';
-import { citationLabel, findCitations, isValidCitation } from '../../webview/citations';
+import { citationLabel, findCitations, isValidCitation } from '../../base/common/citations';
 
 /** More citations than this in one answer are not checked (and so not chips). */
 const MAX_CHECKED = 200;

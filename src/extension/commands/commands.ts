@@ -6,6 +6,7 @@ import { configureModel, setApiKey } from './modelCommands';
 import { searchCodebase } from './searchPick';
 import type { Services } from '../services';
 import { explainProblemCommand, fixProblemCommand, generateCommand, selectionCommand } from './workflowCommands';
+import { errorMessage } from '../../base/common/errors';
 
 type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];
 
@@ -40,7 +41,7 @@ export function registerCommands(svc: Services): vscode.Disposable[] {
       try {
         await handler(args);
       } catch (err) {
-        const message = (err as Error).message ?? String(err);
+        const message = errorMessage(err);
         svc.output.error(`${id}: ${message}`);
         void vscode.window.showErrorMessage(`Baton: ${message}`);
       }

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Services } from '../services';
 import { updateSetting } from '../settings';
+import { errorMessage } from '../../base/common/errors';
 
 interface ModelItem extends vscode.QuickPickItem {
   model?: string;
@@ -52,7 +53,7 @@ export async function configureModel(svc: Pick<Services, 'client'>): Promise<voi
     pick.placeholder = models.problem ?? 'Pick the chat model';
   } catch (err) {
     pick.items = [enterUrl];
-    pick.placeholder = `The server did not list models: ${(err as Error).message}`;
+    pick.placeholder = `The server did not list models: ${errorMessage(err)}`;
   } finally {
     pick.busy = false;
   }

@@ -5,6 +5,7 @@ import type { SearchHit } from '../../protocol';
 import { presentSearchHit } from '../format';
 import type { Services } from '../services';
 import { openAt } from '../lsp/workspaceFiles';
+import { errorMessage } from '../../base/common/errors';
 
 const DEBOUNCE_MS = 200;
 const RESULTS = 30;
@@ -36,8 +37,8 @@ export function searchCodebase(svc: Pick<Services, 'client' | 'output'>): void {
     } catch (err) {
       if (source.token.isCancellationRequested) return;
       pick.items = [];
-      pick.title = `Baton: search failed: ${(err as Error).message}`;
-      svc.output.warn(`Search failed: ${(err as Error).message}`);
+      pick.title = `Baton: search failed: ${errorMessage(err)}`;
+      svc.output.warn(`Search failed: ${errorMessage(err)}`);
     } finally {
       if (inFlight === source) pick.busy = false;
       source.dispose();

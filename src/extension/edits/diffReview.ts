@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { approvalDialog } from './approvalDialog';
 import { fullRange } from '../lsp/workspaceFiles';
+import { errorMessage } from '../../base/common/errors';
 
 export const PROPOSED_SCHEME = 'baton-proposed';
 
@@ -96,7 +97,7 @@ export async function applyWholeFile(uri: vscode.Uri, newText: string, save: boo
     if (save && !wasDirty) await (await vscode.workspace.openTextDocument(uri)).save();
     return { applied: true };
   } catch (err) {
-    return { applied: false, error: (err as Error).message };
+    return { applied: false, error: errorMessage(err) };
   }
 }
 

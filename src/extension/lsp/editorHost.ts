@@ -5,11 +5,12 @@ import type { DiagnosticDto } from '../../protocol';
 import type { HostHandlers } from './client';
 import { approvalDialog } from '../edits/approvalDialog';
 import { applyWholeFile, reviewChange, type ProposedContent } from '../edits/diffReview';
-import { resolveInside } from './paths';
+import { resolveInside } from '../../base/node/paths';
 import { runShellCommand } from './processRunner';
 import { withoutVariables } from '../../base/common/envFilter';
 import { approvalPolicy } from '../settings';
 import { protocolPath, workspaceRoot, workspaceUri } from './workspaceFiles';
+import { errorMessage } from '../../base/common/errors';
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_TIMEOUT_MS = 600_000;
@@ -73,7 +74,7 @@ export function createHostHandlers(proposed: ProposedContent): HostHandlers {
       try {
         uri = workspaceUri(path);
       } catch (err) {
-        return { applied: false, error: (err as Error).message };
+        return { applied: false, error: errorMessage(err) };
       }
       return applyWholeFile(uri, newText, true);
     },

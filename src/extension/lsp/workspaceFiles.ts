@@ -1,7 +1,7 @@
 // Maps between editor URIs and the protocol's workspace-relative paths (first workspace folder).
 import * as vscode from 'vscode';
 import type { SelectionDto } from '../../protocol';
-import { resolveInside, toRelative } from './paths';
+import { resolveInside, toRelative } from '../../base/node/paths';
 
 export function workspaceRoot(): vscode.Uri | undefined {
   return vscode.workspace.workspaceFolders?.[0]?.uri;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { revive } from '../../../src/base/common/inert';
 import { NodeHost } from '../../../src/core/host/nodeHost';
-import { createCoreToolRegistry } from '../../../src/core/tools/registry';
+import { createCoreToolRegistry } from '../../../src/core/tools/allTools';
 import { approvalDialog } from '../../../src/extension/edits/approvalDialog';
 import { SPOOFS, assertNoRawControls, readBackRows } from '../../helpers/spoofs';
 

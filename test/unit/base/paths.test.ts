@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { relativeInside } from '../../../src/base/node/paths';
+import { relativeInside, toRelative } from '../../../src/base/node/paths';
 import { resolveWorkspacePath } from '../../../src/core/tools/codeTools';
-import { toRelative } from '../../../src/extension/lsp/paths';
 import { makeWorkspace } from '../../helpers/workspace';
 
 describe('workspace containment', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { citationsOf, codeBlock, fenceLanguage, isCodeFix, linesOf, padLines, replaceLines, resultMarkdown } from '../../../src/extension/edits/textEdits';
-import { resolveInside, toRelative } from '../../../src/extension/lsp/paths';
+import { resolveInside, toRelative } from '../../../src/base/node/paths';
 import { RunProgressRouter } from '../../../src/extension/commands/runProgressRouter';
 
 describe('extension: text edits and workflow outputs', () => {

@@ -7,7 +7,8 @@ import { NodeHost } from '../../../src/core/host/nodeHost';
 import { indexWorkspace } from '../../../src/core/indexing/indexer';
 import { batonDirOf, openIndexForSearch, type OpenedIndex } from '../../../src/core/indexing/workspaceIndex';
 import { globToRegExp } from '../../../src/core/tools/codeTools';
-import { createCoreToolRegistry, type ToolContext } from '../../../src/core/tools/registry';
+import { createCoreToolRegistry } from '../../../src/core/tools/allTools';
+import type { ToolContext } from '../../../src/core/tools/types';
 import { makeWorkspace, type TempWorkspace } from '../../helpers/workspace';
 
 describe('code tools', function () {

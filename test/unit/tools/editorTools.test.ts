@@ -6,7 +6,8 @@ import type { ApprovalRequest, Diagnostic } from '../../../src/core/host/editorH
 import { NodeHost } from '../../../src/core/host/nodeHost';
 import { applyUnifiedDiff, unifiedDiff } from '../../../src/core/tools/diff';
 import { applySearchReplace } from '../../../src/core/tools/editorTools';
-import { createCoreToolRegistry, type ToolContext } from '../../../src/core/tools/registry';
+import { createCoreToolRegistry } from '../../../src/core/tools/allTools';
+import type { ToolContext } from '../../../src/core/tools/types';
 import { Trace } from '../../../src/core/trace/trace';
 import { seededRandom } from '../../helpers/seededRandom';
 

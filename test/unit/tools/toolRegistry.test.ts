@@ -9,7 +9,9 @@ import { batonDirOf, openIndexForSearch } from '../../../src/core/indexing/works
 import { createTokenCounter } from '../../../src/core/llm/tokens';
 import { buildPrompt } from '../../../src/core/prompt/builder';
 import { UNTRUSTED_DATA_RULES, UNTRUSTED_TAG } from '../../../src/core/prompt/fence';
-import { createCoreToolRegistry, ToolRegistry, type Tool, type ToolContext } from '../../../src/core/tools/registry';
+import { createCoreToolRegistry } from '../../../src/core/tools/allTools';
+import { ToolRegistry } from '../../../src/core/tools/registry';
+import type { Tool, ToolContext } from '../../../src/core/tools/types';
 import { Trace } from '../../../src/core/trace/trace';
 import { makeWorkspace } from '../../helpers/workspace';
 

@@ -1,7 +1,7 @@
 // The chat webview's pure logic, in plain Node: markdown safety, citation detection, the state
 // reducer, and message validation in both directions.
 import assert from 'node:assert/strict';
-import { citationLabel, findCitations, isPlausiblePath, parseCitation } from '../../../src/webview/citations';
+import { citationLabel, findCitations, isPlausiblePath, parseCitation } from '../../../src/base/common/citations';
 import { codeLanguage, renderMarkdown } from '../../../src/webview/markdown';
 import { initialState, reduce, restoreState, streamingId, type ChatState } from '../../../src/webview/state';
 import { chatHtml, contentSecurityPolicy, makeNonce } from '../../../src/extension/chat/chatHtml';
@@ -68,6 +68,13 @@ describe('webview citations', () => {
       ['src/a.ts:3', { path: 'src/a.ts', startLine: 3, endLine: 3 }],
       ['README.md:10-12', { path: 'README.md', startLine: 10, endLine: 12 }],
       ['pkg/mod_test.go:7', { path: 'pkg/mod_test.go', startLine: 7, endLine: 7 }],
+    ]);
+  });
+
+  it('drops a leading ./ and accepts dotfiles (the core reads sources from answers with the same grammar)', () => {
+    assert.deepEqual(findCitations('see ./src/a.ts:4-6 and .eslintrc.json:2').map((m) => m.citation), [
+      { path: 'src/a.ts', startLine: 4, endLine: 6 },
+      { path: '.eslintrc.json', startLine: 2, endLine: 2 },
     ]);
   });
 

@@ -12,7 +12,7 @@ import { batonDirOf, openIndexForSearch, type OpenedIndex } from '../../../src/c
 import { LlmClient } from '../../../src/core/llm/client';
 import { DEFAULT_RETRY_POLICY } from '../../../src/core/llm/retry';
 import { ask } from '../../../src/core/orchestration/orchestrator';
-import { createCoreToolRegistry } from '../../../src/core/tools/registry';
+import { createCoreToolRegistry } from '../../../src/core/tools/allTools';
 import { Trace } from '../../../src/core/trace/trace';
 import { runWorkflow, WorkflowRunError, type WorkflowRunOptions } from '../../../src/core/workflow/engine';
 import type { AgentDetails, WorkflowServices } from '../../../src/core/workflow/nodes';

@@ -6,7 +6,7 @@ import { batonDirOf, openIndexForSearch, type OpenedIndex } from '../../../src/c
 import { LlmClient } from '../../../src/core/llm/client';
 import { DEFAULT_RETRY_POLICY } from '../../../src/core/llm/retry';
 import { UNTRUSTED_DATA_RULES } from '../../../src/core/prompt/fence';
-import { createCoreToolRegistry } from '../../../src/core/tools/registry';
+import { createCoreToolRegistry } from '../../../src/core/tools/allTools';
 import { Trace } from '../../../src/core/trace/trace';
 import { runWorkflow, WorkflowRunError, type WorkflowRunOptions } from '../../../src/core/workflow/engine';
 import { loadBuiltinWorkflows } from '../../../src/core/workflow/loader';

@@ -1,13 +1,21 @@
-// Finds `path:line` / `path:start-end` citations in answer text and decides which paths are
-// plausible enough to offer as clickable chips. Pure: imported by the webview, the host and tests.
-import type { Citation } from '../protocol';
+// The one citation grammar: finds `path:line` / `path:start-end` citations in answer text (the
+// core, to report an answer's sources; the webview, to offer them as chips) and judges whether a
+// path is plausible. Pure TypeScript: imported by the webview, the extension and the core.
+
+/** A location in the workspace, 1-based inclusive lines, path relative to the workspace root. */
+export interface Citation {
+  path: string;
+  startLine: number;
+  endLine: number;
+}
 
 const MAX_LINE = 10_000_000;
 
 // A relative path whose file name has an extension starting with a letter (so `1.2:3`, `node:20` and
 // `localhost:8080` are not citations), then `:line` or `:start-end`. The lookbehind keeps URLs
 // (`http://host.com:80`) and e-mail-like text out: a citation must not continue a word or a path.
-const CITATION = /(?<![\w/.:@\\-])((?:[\w.@+-]+\/)*[\w+-][\w.+-]*\.[A-Za-z][A-Za-z0-9]{0,9}):(\d{1,8})(?:-(\d{1,8}))?(?![\w])/g;
+// A leading `./` is allowed and left out of the path; a file name may be a dotfile (`.eslintrc.json`).
+const CITATION = /(?<![\w/.:@\\-])(?:\.\/)?((?:[\w.@+-]+\/)*\.?[\w+-][\w.+-]*\.[A-Za-z][A-Za-z0-9]{0,9}):(\d{1,8})(?:-(\d{1,8}))?(?![\w])/g;
 
 export interface CitationMatch {
   /** Offsets of the whole `path:lines` text. */
