@@ -249,6 +249,34 @@ export interface ConversationResponse {
   messages: ConversationMessage[];
 }
 
+// Model setup (Configure Model, Configure Embeddings): the extension never talks to a model server
+// itself; the language server detects, lists and tests on its behalf. A key typed during setup
+// travels in `apiKey` for these requests only (it is kept in SecretStorage, never in settings).
+export const MAX_URL_CHARS = 2048;
+export const MAX_KEY_CHARS = 1000;
+const baseUrlSchema = z.string().max(MAX_URL_CHARS).refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'expected an http:// or https:// URL');
+export interface ModelServerCandidate { name: string; baseURL: string; models: string[] }
+export interface DetectModelServersResponse { servers: ModelServerCandidate[] }
+export interface ProbeModelServerParams { baseURL: string; apiKey?: string }
+export const probeModelServerParamsSchema = schemaFor<ProbeModelServerParams>()(z.object({
+  baseURL: baseUrlSchema, apiKey: z.string().max(MAX_KEY_CHARS).optional(),
+}));
+export interface ModelServerProbe {
+  /** Where the OpenAI-style API answered (a typed host:port gains /v1; Ollama's gains /v1 too). */
+  baseURL: string;
+  ok: boolean;
+  models: string[];
+  /** 401/403: ask the user for a key and probe again with it. */
+  needsKey: boolean;
+  problem?: string;
+  via?: 'openai' | 'ollama';
+}
+export interface TestModelParams { baseURL: string; model: string; kind: 'chat' | 'embed'; apiKey?: string }
+export const testModelParamsSchema = schemaFor<TestModelParams>()(z.object({
+  baseURL: baseUrlSchema, model: idSchema, kind: z.enum(['chat', 'embed']), apiKey: z.string().max(MAX_KEY_CHARS).optional(),
+}));
+export interface TestModelResponse { ok: boolean; ms: number; problem?: string; reply?: string }
+
 /** Settings the extension passes to the server (initializationOptions and on change).
  * API keys are never here: they reach the server process through its environment. */
 export interface ServerSettings {
@@ -279,6 +307,9 @@ export interface Requests {
   'baton/models': [NoParams, ModelsResponse];
   'baton/conversations': [NoParams, ConversationSummary[]];
   'baton/conversation': [ConversationParams, ConversationResponse];
+  'baton/detectModelServers': [NoParams, DetectModelServersResponse];
+  'baton/probeModelServer': [ProbeModelServerParams, ModelServerProbe];
+  'baton/testModel': [TestModelParams, TestModelResponse];
 }
 export type RequestMethod = keyof Requests;
 
@@ -293,6 +324,9 @@ export const requestParamsSchemas: { readonly [M in RequestMethod]: z.ZodType<Re
   'baton/models': noParamsSchema,
   'baton/conversations': noParamsSchema,
   'baton/conversation': conversationParamsSchema,
+  'baton/detectModelServers': noParamsSchema,
+  'baton/probeModelServer': probeModelServerParamsSchema,
+  'baton/testModel': testModelParamsSchema,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -453,6 +487,7 @@ export const COMMANDS = {
   rebuildIndex: 'baton.rebuildIndex',
   showTrace: 'baton.showTrace',
   configureModel: 'baton.configureModel',
+  configureEmbeddings: 'baton.configureEmbeddings',
   setApiKey: 'baton.setApiKey',
   showIndexStatus: 'baton.showIndexStatus',
 } as const;

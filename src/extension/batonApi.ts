@@ -4,6 +4,7 @@ import type { IndexStatus } from '../protocol';
 import type { BatonApi } from './api';
 import type { ChatBackend } from './chat/chatBackend';
 import type { Services } from './services';
+import { configureModel } from './commands/modelCommands';
 
 const DEFAULT_INDEX_TIMEOUT_MS = 120_000;
 
@@ -27,7 +28,7 @@ function waitForIndexed(svc: Pick<Services, 'client'>, timeoutMs: number): Promi
   });
 }
 
-export function createBatonApi(svc: Pick<Services, 'client' | 'traces'>, backend: ChatBackend): BatonApi {
+export function createBatonApi(svc: Pick<Services, 'client' | 'traces' | 'apiKeys'>, backend: ChatBackend): BatonApi {
   return {
     ready: () => svc.client.ready(),
     indexStatus: () => svc.client.request('baton/indexStatus', {}),
@@ -38,6 +39,7 @@ export function createBatonApi(svc: Pick<Services, 'client' | 'traces'>, backend
       if (p.kind === 'token') onToken?.(p.text);
     }).done,
     runWorkflow: (workflow, input) => svc.client.request('baton/runWorkflow', { runId: randomUUID(), workflow, input }),
+    configureModel: (ui, kind = 'chat') => configureModel(svc, kind, ui),
     traces: () => [...svc.traces.list()],
   };
 }

@@ -50,7 +50,10 @@ export function affectsTraceMaxRuns(e: vscode.ConfigurationChangeEvent): boolean
   return e.affectsConfiguration(`${SECTION}.trace.maxRuns`);
 }
 
-export async function updateSetting(key: 'model.baseUrl' | 'model.chat', value: string): Promise<void> {
+/** The settings Configure Model and Configure Embeddings write. */
+export type SetupSettingKey = 'model.baseUrl' | 'model.chat' | 'embedder';
+
+export async function updateSetting(key: SetupSettingKey, value: string): Promise<void> {
   const c = config();
   const inspected = c.inspect(key);
   const target = inspected?.workspaceFolderValue !== undefined || inspected?.workspaceValue !== undefined

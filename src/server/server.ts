@@ -20,6 +20,7 @@ import { codeActionParamsSchema, codeActionsFor } from './codeActions';
 import { listConversations, openConversation } from './conversations';
 import { IndexService } from './indexService';
 import { listModels } from './models';
+import { handleDetectModelServers, handleProbeModelServer, handleTestModel } from './modelSetup';
 import { handleAsk, handleRunWorkflow, type OrchestrationContext } from './orchestration';
 import { RemoteHost } from './remoteHost';
 import { notify, onRequest, onValidatedRequest, type RequestHandler } from './rpc';
@@ -150,6 +151,9 @@ export function startServer(connection: Connection, opts: ServerOptions = {}): v
     const { config, env } = effective();
     return listModels(config, env);
   }));
+  handle('baton/detectModelServers', handleDetectModelServers);
+  handle('baton/probeModelServer', (params, token) => handleProbeModelServer(params, token));
+  handle('baton/testModel', (params, token) => handleTestModel(params, token));
   handle('baton/conversations', withWorkspace((ws) => listConversations(ws.conversations, log)));
   handle('baton/conversation', withWorkspace((ws, params) => openConversation(ws.conversations, params.id)));
 

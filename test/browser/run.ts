@@ -1,7 +1,7 @@
 // End to end, as a user meets Baton: the VSIX built by `vsce package`, installed into a fresh
 // code-server with --install-extension, the workbench in headless Chromium, a question typed into the
 // chat view, the streamed answer and its citation, the cited file opened by a click, and a command
-// run from the palette. The model is the scripted OpenAI-protocol server (test/helpers/scriptedModel.ts).
+// run from the palette, and a model configured with Configure Model. The model is the scripted OpenAI-protocol server (test/helpers/scriptedModel.ts).
 // Screenshots go to test/browser/artifacts/. Ends with `N passed, N failed`.
 // Usage: node out/test/browser/run.js [--vsix existing.vsix] [--verbose] [--keep]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -184,6 +184,47 @@ async function main(): Promise<number> {
         await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
         await page.locator('.editor-instance .view-lines').filter({ hasText: /answer:\s*number\s*=\s*42;/ }).first().waitFor({ timeout: 20_000 });
         await screenshot('fix-applied');
+      },
+    },
+    {
+      name: 'configures a model from the palette: server URL typed, its models listed, one picked and tested, the chat answers with it',
+      run: async () => {
+        const SETUP_MODEL = 'setup-chat';
+        model.server.chatModel.models = ['test-chat', SETUP_MODEL];
+        const before = model.server.requests.length;
+        await runFromPalette(page, 'Baton: Configure Model');
+        const rows = page.locator('.quick-input-list .monaco-list-row');
+        const enter = rows.filter({ hasText: 'Enter base URL' }).first();
+        await enter.waitFor({ timeout: 20_000 });
+        await enter.click();
+        const input = page.locator('.quick-input-widget input');
+        await page.locator('.quick-input-widget').filter({ hasText: 'base URL' }).first().waitFor({ timeout: 10_000 });
+        await input.fill(model.baseURL);
+        await page.keyboard.press('Enter');
+        const pick = rows.filter({ hasText: SETUP_MODEL }).first();
+        await pick.waitFor({ timeout: 30_000 });
+        await screenshot('setup-models');
+        await pick.click();
+        // The test request, the settings, the restart: then one line says it works.
+        await page.locator('.notifications-toasts').filter({ hasText: `chatting with ${SETUP_MODEL}` }).first().waitFor({ timeout: 90_000 });
+        await screenshot('setup');
+        const asked = model.server.requests.slice(before);
+        if (!asked.some((r) => r.method === 'GET' && r.path === '/v1/models')) throw new Error('Configure Model did not ask the server for its models');
+        const picker = chat().locator('#baton-model');
+        const deadline = Date.now() + 30_000;
+        while ((await picker.inputValue()) !== SETUP_MODEL) {
+          if (Date.now() > deadline) throw new Error(`the chat's model picker shows "${await picker.inputValue()}", not ${SETUP_MODEL}`);
+          await page.waitForTimeout(200);
+        }
+        const sent = model.server.requests.length;
+        const answers = chat().locator('.baton-message[data-role=assistant]');
+        const earlier = await answers.count();
+        await chat().locator('#baton-input').fill(QUESTION);
+        await chat().locator('#baton-send').click();
+        await answers.nth(earlier).filter({ hasText: ANSWER_MARKER }).waitFor({ timeout: 90_000 });
+        const models = model.server.requests.slice(sent).filter((r) => r.path === '/v1/chat/completions').map((r) => (r.body as { model?: string }).model);
+        if (!models.length || models.some((m) => m !== SETUP_MODEL)) throw new Error(`the chat asked ${JSON.stringify(models)}, not ${SETUP_MODEL}`);
+        await screenshot('setup-answer');
       },
     },
   ];

@@ -92,6 +92,8 @@ export class OpenAIProtocolServer {
   readonly requests: RecordedRequest[] = [];
   readonly embeddingModel: EmbeddingModelBehaviour = { dimensions: 8, reverseOrder: false };
   readonly chatModel: ChatModelBehaviour = { streamUsage: true, models: ['test-chat'] };
+  /** When set, every /v1 request without `Authorization: Bearer <requireKey>` gets a 401. */
+  requireKey: string | undefined;
   private readonly scripts = new Map<string, Step[]>();
   private readonly sockets = new Set<Socket>();
   private readonly routes = new Map<string, Handler>([
@@ -138,6 +140,13 @@ export class OpenAIProtocolServer {
     return this;
   }
 
+  /** Remove a route for good (reset() keeps it removed): its requests get a 404, as from a server without it. */
+  unroute(route: string): this {
+    this.routes.delete(route);
+    this.scripts.delete(route);
+    return this;
+  }
+
   /** Replace or add a default handler. */
   route(route: string, handler: Handler): this {
     this.routes.set(route, handler);
@@ -155,6 +164,7 @@ export class OpenAIProtocolServer {
     this.embeddingModel.reverseOrder = false;
     this.chatModel.streamUsage = true;
     this.chatModel.models = ['test-chat'];
+    this.requireKey = undefined;
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -168,6 +178,9 @@ export class OpenAIProtocolServer {
     this.requests.push(recorded);
     const route = `${recorded.method} ${path}`;
     const handler = this.routes.get(route);
+    if (this.requireKey !== undefined && path.startsWith('/v1/') && req.headers.authorization !== `Bearer ${this.requireKey}`) {
+      return sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
     if (!handler) return sendJson(res, 404, { error: { message: `no route ${route}`, type: 'invalid_request_error' } });
     const step = this.scripts.get(route)?.shift();
     try {

@@ -61,6 +61,23 @@ const VARIANTS: { [M in RequestMethod]: { valid: unknown; broken: ReadonlyArray<
   'baton/models': { valid: {}, broken: [] },
   'baton/conversations': { valid: {}, broken: [] },
   'baton/conversation': { valid: { id: 'x' }, broken: [['id', {}], ['id', { id: 5 }], ['id', { id: HUGE }]] },
+  'baton/detectModelServers': { valid: {}, broken: [] },
+  'baton/probeModelServer': {
+    valid: { baseURL: 'http://127.0.0.1:9/v1' },
+    broken: [
+      ['baseURL', {}], ['baseURL', { baseURL: 7 }], ['baseURL', { baseURL: 'not a url' }], ['baseURL', { baseURL: 'file:///etc/passwd' }],
+      ['baseURL', { baseURL: `http://${HUGE}` }], ['apiKey', { baseURL: 'http://127.0.0.1:9/v1', apiKey: 5 }],
+      ['apiKey', { baseURL: 'http://127.0.0.1:9/v1', apiKey: HUGE }],
+    ],
+  },
+  'baton/testModel': {
+    valid: { baseURL: 'http://127.0.0.1:9/v1', model: 'test-chat', kind: 'chat' },
+    broken: [
+      ['baseURL', { model: 'm', kind: 'chat' }], ['model', { baseURL: 'http://127.0.0.1:9/v1', kind: 'chat' }],
+      ['model', { baseURL: 'http://127.0.0.1:9/v1', model: HUGE, kind: 'chat' }], ['kind', { baseURL: 'http://127.0.0.1:9/v1', model: 'm', kind: 'image' }],
+      ['apiKey', { baseURL: 'http://127.0.0.1:9/v1', model: 'm', kind: 'embed', apiKey: [] }],
+    ],
+  },
 };
 
 function assertInvalidParams(reply: RpcReply, what: string, field?: string): void {

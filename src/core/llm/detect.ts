@@ -51,6 +51,15 @@ export async function probe(candidate: LocalServerCandidate, timeoutMs: number, 
   }
 }
 
+/** Why a model list could not be read; `status` is the HTTP status when the server answered one,
+ * `unreachable` is set when nothing answered at all (refused, unknown host, timeout). */
+export class ModelListError extends Error {
+  override name = 'ModelListError';
+  constructor(message: string, readonly status?: number, readonly unreachable = false) {
+    super(message);
+  }
+}
+
 /** GET {baseURL}/models: the model ids the server lists, in its order. Throws a one-line reason
  * (never holding the key) when the server is down, slow, refuses, or is not OpenAI-style. */
 export async function listServerModels(baseURL: string, opts: { apiKey?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
@@ -64,21 +73,21 @@ export async function listServerModels(baseURL: string, opts: { apiKey?: string;
     res = await fetch(`${base}/models`, { signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout, headers });
   } catch (err) {
     opts.signal?.throwIfAborted();
-    if (timeout.aborted) throw new Error(`${base} did not answer within ${timeoutMs} ms`);
+    if (timeout.aborted) throw new ModelListError(`${base} did not answer within ${timeoutMs} ms`, undefined, true);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach ${base} (${cause?.code ?? cause?.message ?? errorMessage(err)})`);
+    throw new ModelListError(`cannot reach ${base} (${cause?.code ?? cause?.message ?? errorMessage(err)})`, undefined, true);
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    throw new Error(`${base}/models answered HTTP ${res.status}`);
+    throw new ModelListError(`${base}/models answered HTTP ${res.status}`, res.status);
   }
   let body: { data?: unknown };
   try {
     body = (await res.json()) as { data?: unknown };
   } catch {
-    throw new Error(`${base}/models did not answer JSON`);
+    throw new ModelListError(`${base}/models did not answer JSON`, res.status);
   }
-  if (!Array.isArray(body?.data)) throw new Error(`${base}/models is not an OpenAI-style model list`);
+  if (!Array.isArray(body?.data)) throw new ModelListError(`${base}/models is not an OpenAI-style model list`, res.status);
   return body.data
     .map((m: { id?: unknown }) => m?.id)
     .filter((id): id is string => typeof id === 'string' && id.length > 0);

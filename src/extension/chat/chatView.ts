@@ -243,7 +243,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider {
     try {
       const models = await this.backend.models();
       this.post({ type: 'models', current: models.current, available: models.available });
-      if (models.problem) this.post({ type: 'status', text: models.problem });
+      // No model at all: the way out is Configure Model, not the environment variables the CLI reads.
+      if (models.problem) this.post({ type: 'status', text: models.available.length ? models.problem : `${models.problem}. Or run "Baton: Configure Model".` });
     } catch (err) {
       this.post({ type: 'status', text: `Could not list models: ${errorMessage(err)}` });
     }

@@ -32,7 +32,8 @@ export function registerCommands(svc: Services): vscode.Disposable[] {
     [COMMANDS.searchCodebase]: () => searchCodebase(svc),
     [COMMANDS.rebuildIndex]: () => rebuildIndex(svc),
     [COMMANDS.showTrace]: () => showTrace(svc),
-    [COMMANDS.configureModel]: () => configureModel(svc),
+    [COMMANDS.configureModel]: () => configureModel(svc, 'chat'),
+    [COMMANDS.configureEmbeddings]: () => configureModel(svc, 'embed'),
     [COMMANDS.setApiKey]: () => setApiKey(svc),
     [COMMANDS.showIndexStatus]: () => showIndexStatus(svc),
   };

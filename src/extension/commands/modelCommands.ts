@@ -1,66 +1,96 @@
-// Configure Model (pick one of the server's models, or point Baton at another server) and Set API
-// Key. Both only write settings / SecretStorage; the restart that applies them is extension.ts's.
+// Configure Model and Configure Embeddings (modelSetupFlow.ts over the language server and the
+// settings), and Set API Key. The restart that applies new settings is extension.ts's; the flow
+// waits for it, so the chat's model picker already lists the new model when it ends.
 import * as vscode from 'vscode';
 import type { Services } from '../services';
-import { updateSetting } from '../settings';
-import { errorMessage } from '../../base/common/errors';
+import type { ModelServerProbe, TestModelResponse } from '../../protocol';
+import { updateSetting, type SetupSettingKey } from '../settings';
+import { runModelSetup, type SetupKind, type SetupResult, type SetupServer, type SetupSettings, type SetupUi, type SetupValues } from './modelSetupFlow';
+import { vscodeSetupUi } from './setupUi';
 
-interface ModelItem extends vscode.QuickPickItem {
-  model?: string;
-}
+type SetupServices = Pick<Services, 'client' | 'apiKeys'>;
+/** How long to wait for the server to come back with the new settings before saying so anyway. */
+const RESTART_WAIT_MS = 60_000;
 
-function isHttpUrl(value: string): boolean {
+/** An AbortSignal as the cancellation token a request takes. */
+async function withToken<T>(signal: AbortSignal, run: (token: vscode.CancellationToken) => Promise<T>): Promise<T> {
+  const source = new vscode.CancellationTokenSource();
+  const onAbort = () => source.cancel();
+  signal.addEventListener('abort', onAbort);
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
-async function enterBaseUrl(): Promise<void> {
-  const current = vscode.workspace.getConfiguration('baton').get<string>('model.baseUrl') ?? '';
-  const value = await vscode.window.showInputBox({
-    title: 'Baton: model server base URL',
-    prompt: 'An OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama). Empty: detect a local server.',
-    value: current,
-    ignoreFocusOut: true,
-    validateInput: (v) => (v.trim() === '' || isHttpUrl(v.trim()) ? undefined : 'Enter an http:// or https:// URL'),
-  });
-  if (value === undefined) return;
-  await updateSetting('model.baseUrl', value.trim());
-}
-
-export async function configureModel(svc: Pick<Services, 'client'>): Promise<void> {
-  const pick = vscode.window.createQuickPick<ModelItem>();
-  pick.title = 'Baton: Configure Model';
-  pick.placeholder = 'Loading the server\'s models…';
-  pick.busy = true;
-  // Listening before the models load: the user may close the picker while it is still busy.
-  const chosen = new Promise<ModelItem | undefined>((resolve) => {
-    pick.onDidAccept(() => resolve(pick.selectedItems[0]));
-    pick.onDidHide(() => resolve(undefined));
-  });
-  pick.show();
-  const enterUrl: ModelItem = { label: '$(link) Enter base URL…', detail: 'Use another OpenAI-compatible server' };
-  try {
-    const models = await svc.client.request('baton/models', {});
-    pick.items = [
-      ...models.available.map((model) => ({ label: model, model, description: model === models.current ? 'current' : undefined })),
-      { label: '', kind: vscode.QuickPickItemKind.Separator },
-      enterUrl,
-    ];
-    pick.placeholder = models.problem ?? 'Pick the chat model';
-  } catch (err) {
-    pick.items = [enterUrl];
-    pick.placeholder = `The server did not list models: ${errorMessage(err)}`;
+    return await run(source.token);
   } finally {
-    pick.busy = false;
+    signal.removeEventListener('abort', onAbort);
+    source.dispose();
   }
-  const item = await chosen;
-  pick.dispose();
-  if (item === enterUrl) await enterBaseUrl();
-  else if (item?.model) await updateSetting('model.chat', item.model);
+}
+
+function setupServer(svc: SetupServices): SetupServer {
+  return {
+    detect: async () => (await svc.client.request('baton/detectModelServers', {})).servers,
+    probe: (params, signal): Promise<ModelServerProbe> => withToken(signal, (token) => svc.client.request('baton/probeModelServer', params, token)),
+    test: (params, signal): Promise<TestModelResponse> => withToken(signal, (token) => svc.client.request('baton/testModel', params, token)),
+  };
+}
+
+function setupSettings(svc: SetupServices): SetupSettings {
+  const read = (): SetupValues => {
+    const c = vscode.workspace.getConfiguration('baton');
+    const value = (key: string) => c.get<string>(key)?.trim() || undefined;
+    const values: SetupValues = {};
+    const baseUrl = value('model.baseUrl');
+    const chat = value('model.chat');
+    const embedder = value('embedder');
+    if (baseUrl) values.baseUrl = baseUrl;
+    if (chat) values.chat = chat;
+    if (embedder) values.embedder = embedder;
+    return values;
+  };
+  return {
+    current: read,
+    apply: async (values, apiKey) => {
+      const before = read();
+      const keys: Array<[SetupSettingKey, string | undefined]> = [['model.baseUrl', values.baseUrl], ['model.chat', values.chat], ['embedder', values.embedder]];
+      const changes = keys.filter(([key, value]) => value !== undefined && value !== before[settingField(key)]);
+      const storedKey = apiKey && apiKey !== (await svc.apiKeys.get()) ? apiKey : undefined;
+      if (!changes.length && !storedKey) return;
+      // Subscribed before writing: the restart these writes cause must not be missed.
+      const started = startsAfter(svc);
+      if (storedKey) await svc.apiKeys.set(storedKey);
+      for (const [key, value] of changes) await updateSetting(key, value!);
+      await started(Date.now());
+    },
+  };
+}
+
+function settingField(key: SetupSettingKey): keyof SetupValues {
+  return key === 'model.baseUrl' ? 'baseUrl' : key === 'model.chat' ? 'chat' : 'embedder';
+}
+
+/** Listens from now; the function it returns resolves at the first server start that began at or
+ * after `t` (a start already under way read the settings before the last write). */
+function startsAfter(svc: SetupServices): (t: number) => Promise<void> {
+  const starts: number[] = [];
+  let waiting: { t: number; resolve: () => void } | undefined;
+  const subscription = svc.client.onDidStart(({ launchedAt }) => {
+    starts.push(launchedAt);
+    if (waiting && launchedAt >= waiting.t) waiting.resolve();
+  });
+  return (t) => new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      subscription.dispose();
+      resolve();
+    };
+    const timer = setTimeout(done, RESTART_WAIT_MS);
+    if (starts.some((s) => s >= t)) return done();
+    waiting = { t, resolve: done };
+  });
+}
+
+/** Configure Model ('chat') or Configure Embeddings ('embed'); `ui` is VS Code's unless a test scripts it. */
+export function configureModel(svc: SetupServices, kind: SetupKind = 'chat', ui: SetupUi = vscodeSetupUi): Promise<SetupResult | undefined> {
+  return runModelSetup(kind, { ui, server: setupServer(svc), settings: setupSettings(svc) });
 }
 
 export async function setApiKey(svc: Pick<Services, 'apiKeys'>): Promise<void> {

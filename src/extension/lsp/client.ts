@@ -30,11 +30,15 @@ export class BatonClient implements vscode.Disposable {
   private readonly indexStatus = new vscode.EventEmitter<IndexStatus>();
   private readonly trace = new vscode.EventEmitter<TraceNotification>();
   private readonly stopped = new vscode.EventEmitter<void>();
+  private readonly started = new vscode.EventEmitter<{ launchedAt: number }>();
   readonly onRunProgress = this.runProgress.event;
   readonly onIndexStatus = this.indexStatus.event;
   readonly onTrace = this.trace.event;
   /** The server stopped unexpectedly (crashed and gave up restarting, or failed to start). */
   readonly onDidStop = this.stopped.event;
+  /** A server (the first, or one after a restart) is up; launchedAt (Date.now()) is when its start
+   * began, i.e. when it read the settings and the key. */
+  readonly onDidStart = this.started.event;
 
   private client: LanguageClient | undefined;
   private clientDisposables: vscode.Disposable[] = [];
@@ -81,11 +85,12 @@ export class BatonClient implements vscode.Disposable {
   async dispose(): Promise<void> {
     this.disposed = true;
     await this.shutdown();
-    for (const emitter of [this.runProgress, this.indexStatus, this.trace, this.stopped]) emitter.dispose();
+    for (const emitter of [this.runProgress, this.indexStatus, this.trace, this.stopped, this.started]) emitter.dispose();
   }
 
   private async launch(): Promise<LanguageClient> {
     if (this.disposed) throw new Error('Baton is shutting down');
+    const launchedAt = Date.now();
     // Every start goes through here (activation, restarts, a request's retry): an untrusted folder's
     // settings and baton.config.json could send the key and the code to any server.
     if (!vscode.workspace.isTrusted) throw new Error('Baton starts once you trust this workspace ("Workspaces: Manage Workspace Trust").');
@@ -114,6 +119,7 @@ export class BatonClient implements vscode.Disposable {
       throw err;
     }
     this.opts.output.info('Baton server started');
+    this.started.fire({ launchedAt });
     return client;
   }
 
