@@ -34,7 +34,7 @@ export default tseslint.config(
       // Which files import-x parses to follow imports (no-cycle reads the files an import leads to).
       'import-x/extensions': ['.ts', '.js', '.mjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.json', 'src/webview/tsconfig.json'] })],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.json', 'src/webview/tsconfig.json'], noWarnOnMultipleProjects: true })],
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -43,9 +43,53 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       // `_`-prefixed parameters and destructured leftovers are the house way to say "unused on purpose".
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      // async functions without an await keep a Promise-returning signature (interfaces, LSP handlers,
+      // test doubles) and turn a synchronous throw into a rejection, which callers rely on.
+      '@typescript-eslint/require-await': 'off',
+      // `String(x ?? '')` is the house idiom for coercing a validated `unknown` (workflow arguments, zod
+      // issues, JSON replies); the rule reads `unknown ?? ''` as `{}` and flags every one.
+      '@typescript-eslint/no-base-to-string': 'off',
+      // Passing a caught error or an AbortSignal's reason on unchanged is the point of those rejections.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      // `cond ? fire(e) : skip(e)` as a statement picks which side effect runs (workflow engine).
+      '@typescript-eslint/no-unused-expressions': ['error', { allowTernary: true, allowShortCircuit: true }],
+      // Arrays read fine in assertion messages (`${names}` joins with commas).
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowArray: true }],
+      // Lazy require() keeps big optional modules (tokenizer encodings) off the startup path; package.json
+      // is read for the version.
+      '@typescript-eslint/no-require-imports': ['error', { allow: ['package\\.json$', '^gpt-tokenizer/encoding/'] }],
+      // Patterns matching CLI output keep its spaces as printed (two before a source, say).
+      'no-regex-spaces': 'off',
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-restricted-paths': ['error', { basePath: root, zones: layering() }],
     },
+  },
+  {
+    // Tests, benches and training scripts read JSON replies and fixtures through JSON.parse and assert on
+    // them; typing every reply would only add casts. `any` stays banned there too (no-explicit-any).
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'train/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      // Assertion messages and trace keys interpolate whatever a reply or an event holds.
+      '@typescript-eslint/restrict-template-expressions': 'off',
+      // Some tests require a module only after installing a stand-in `vscode` module.
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    // The LLM client throws typed Failure records ({ kind, message }) and a CallerError wrapper, caught and
+    // classified inside the client; the JSON scanner throws the error offset to its own catch.
+    files: ['src/core/llm/client.ts', 'src/core/workflow/loader.ts'],
+    rules: { '@typescript-eslint/only-throw-error': 'off' },
+  },
+  {
+    // The class lists invisible code points (joiners, combining marks) to match each one alone ('u' flag).
+    files: ['src/base/common/inert.ts'],
+    rules: { 'no-misleading-character-class': 'off' },
   },
   // Specifiers (vscode, node:*, packages) are not paths, so no-restricted-paths cannot see them:
   // one no-restricted-imports block per folder (the folders are disjoint, so none overrides another).
@@ -55,6 +99,12 @@ export default tseslint.config(
   },
   { files: ['src/base/node/**/*.ts', 'src/core/**/*.ts', 'src/server/**/*.ts', 'src/cli/**/*.ts'], rules: { 'no-restricted-imports': restrictImports([vscode]) } },
   { files: ['src/protocol.ts', 'src/protocol/**/*.ts', 'src/webview/**/*.ts'], rules: { 'no-restricted-imports': restrictImports([vscode], [nodeBuiltins]) } },
+  {
+    // The npm bin shim is CommonJS.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   {
     // Scripts outside any tsconfig: plain JavaScript rules, Node globals.
     files: ['**/*.mjs', '**/*.js'],
