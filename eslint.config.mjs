@@ -9,7 +9,20 @@ const root = import.meta.dirname;
 
 // The core folders below orchestration: orchestration composes them, never the other way round.
 const lowerCore = [
-  'indexing', 'store', 'search', 'embed', 'llm', 'prompt', 'memory', 'tools', 'agent', 'workflow', 'security', 'host', 'trace', 'config',
+  'indexing',
+  'store',
+  'search',
+  'embed',
+  'llm',
+  'prompt',
+  'memory',
+  'tools',
+  'agent',
+  'workflow',
+  'security',
+  'host',
+  'trace',
+  'config',
 ];
 
 /** no-restricted-imports options: module specifiers (not paths) a folder must not name. */
@@ -19,7 +32,18 @@ const restrictImports = (paths, patterns = []) => ['error', { paths, patterns }]
 
 export default tseslint.config(
   {
-    ignores: ['out/**', 'dist/**', 'node_modules/**', '.vscode-tools/**', '.cache/**', '.baton/**', 'test/fixtures/**', 'bench/data/**', 'bench/results/**', 'train/data/**'],
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      '.vscode-tools/**',
+      '.cache/**',
+      '.baton/**',
+      'test/fixtures/**',
+      'bench/data/**',
+      'bench/results/**',
+      'train/data/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -34,7 +58,12 @@ export default tseslint.config(
       // Which files import-x parses to follow imports (no-cycle reads the files an import leads to).
       'import-x/extensions': ['.ts', '.js', '.mjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['tsconfig.json', 'src/webview/tsconfig.json'], noWarnOnMultipleProjects: true })],
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          project: ['src/tsconfig.json', 'src/webview/tsconfig.json', 'test/tsconfig.json', 'bench/tsconfig.json', 'train/tsconfig.json'],
+          noWarnOnMultipleProjects: true,
+        }),
+      ],
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -42,7 +71,10 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       // `_`-prefixed parameters and destructured leftovers are the house way to say "unused on purpose".
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+      ],
       // async functions without an await keep a Promise-returning signature (interfaces, LSP handlers,
       // test doubles) and turn a synchronous throw into a rejection, which callers rely on.
       '@typescript-eslint/require-await': 'off',
@@ -95,10 +127,21 @@ export default tseslint.config(
   // one no-restricted-imports block per folder (the folders are disjoint, so none overrides another).
   {
     files: ['src/base/common/**/*.ts'],
-    rules: { 'no-restricted-imports': restrictImports([], [{ regex: '^(?!\\.\\.?/)', message: 'src/base/common is pure TypeScript: no packages, no Node, no vscode.' }]) },
+    rules: {
+      'no-restricted-imports': restrictImports(
+        [],
+        [{ regex: '^(?!\\.\\.?/)', message: 'src/base/common is pure TypeScript: no packages, no Node, no vscode.' }],
+      ),
+    },
   },
-  { files: ['src/base/node/**/*.ts', 'src/core/**/*.ts', 'src/server/**/*.ts', 'src/cli/**/*.ts'], rules: { 'no-restricted-imports': restrictImports([vscode]) } },
-  { files: ['src/protocol.ts', 'src/protocol/**/*.ts', 'src/webview/**/*.ts'], rules: { 'no-restricted-imports': restrictImports([vscode], [nodeBuiltins]) } },
+  {
+    files: ['src/base/node/**/*.ts', 'src/core/**/*.ts', 'src/server/**/*.ts', 'src/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictImports([vscode]) },
+  },
+  {
+    files: ['src/protocol.ts', 'src/protocol/**/*.ts', 'src/webview/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictImports([vscode], [nodeBuiltins]) },
+  },
   {
     // The npm bin shim is CommonJS.
     files: ['bin/**/*.js'],
@@ -109,7 +152,9 @@ export default tseslint.config(
     // Scripts outside any tsconfig: plain JavaScript rules, Node globals.
     files: ['**/*.mjs', '**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
   },
 );
 
@@ -121,14 +166,22 @@ function layering() {
     { target: './src/base/common', from: './src', except: ['./base/common'], message: 'src/base/common imports nothing outside itself.' },
     { target: './src/base/node', from: './src', except: ['./base'], message: 'src/base/node imports only src/base.' },
     { target: './src/core', from: surfaces, message: 'The core is hosted by the surfaces, never the reverse.' },
-    ...lowerCore.map((dir) => ({ target: `./src/core/${dir}`, from: './src/core/orchestration', message: 'Orchestration composes the lower core folders, never the reverse.' })),
+    ...lowerCore.map((dir) => ({
+      target: `./src/core/${dir}`,
+      from: './src/core/orchestration',
+      message: 'Orchestration composes the lower core folders, never the reverse.',
+    })),
     {
       target: ['./src/protocol.ts', './src/protocol'],
       from: ['./src/core', './src/base/node', ...surfaces],
       message: 'The protocol is shared by the server, the extension and the webview: only src/base/common and packages.',
     },
     { target: './src/server', from: ['./src/extension', './src/webview'], message: 'The server never needs the VS Code side.' },
-    { target: './src/extension', from: ['./src/core', './src/server', './src/cli'], message: 'The extension reaches the core only through the language server.' },
+    {
+      target: './src/extension',
+      from: ['./src/core', './src/server', './src/cli'],
+      message: 'The extension reaches the core only through the language server.',
+    },
     {
       target: './src/webview',
       from: './src',
