@@ -10,7 +10,7 @@ import type {
   HostRequestMethod, HostRequests, IndexStatus, RequestMethod, Requests, RunProgress, ServerNotifications,
 } from '../../protocol';
 import { readServerSettings } from '../settings';
-import { serverExecArgv } from './inspect';
+import { configuredInspectPort, serverExecArgv } from './inspect';
 import { workspaceRoot } from './workspaceFiles';
 
 export type HostHandlers = {
@@ -93,7 +93,7 @@ export class BatonClient implements vscode.Disposable {
     const apiKey = await this.opts.apiKey();
     // The key travels only in the server's environment; an unset key keeps an inherited OPENAI_API_KEY.
     const env: NodeJS.ProcessEnv = { ...process.env, ...(apiKey ? { OPENAI_API_KEY: apiKey } : {}) };
-    const execArgv = serverExecArgv();
+    const execArgv = serverExecArgv(configuredInspectPort(vscode.workspace.getConfiguration('baton').get<number>('server.debugPort')));
     const module = (argv: string[]) => ({ module: this.opts.serverModule, transport: TransportKind.ipc, options: { env, execArgv: argv } });
     const serverOptions: ServerOptions = { run: module(execArgv.run), debug: module(execArgv.debug) };
     const clientOptions: LanguageClientOptions = {
