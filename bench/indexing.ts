@@ -25,7 +25,7 @@ const { values, positionals } = parseArgs({
   options: { embedder: { type: 'string', default: 'baton' }, sizes: { type: 'string', default: '10000,100000' } },
 });
 const source = resolve(positionals[0] ?? join(__dirname, '..', '..', 'bench', 'data', 'retrieval', 'test', 'repos'));
-const spec = embedderSpecFromFlag(values.embedder as string);
+const spec = embedderSpecFromFlag(values.embedder);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
@@ -138,7 +138,7 @@ async function searchLatency(corpus: IndexedChunk[], size: number, dims = 384): 
 
 async function main() {
   const chunks = await pipeline();
-  for (const size of (values.sizes as string).split(',').map(Number)) await searchLatency(chunks, size);
+  for (const size of values.sizes.split(',').map(Number)) await searchLatency(chunks, size);
   console.log(`peak RSS: ${mb(process.resourceUsage().maxRSS * 1024)}`);
 }
 

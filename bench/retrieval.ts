@@ -24,9 +24,9 @@ const { values } = parseArgs({
     limit: { type: 'string' },
   },
 });
-const dataDir = resolve(__dirname, '..', '..', 'bench', 'data', 'retrieval', values.split as string);
+const dataDir = resolve(__dirname, '..', '..', 'bench', 'data', 'retrieval', values.split);
 // Indexes live beside the dataset, not inside its repos, so the repos stay pristine.
-const indexRoot = resolve(__dirname, '..', '..', 'bench', 'data', 'indexes', values.split as string, sanitize(values.embedder as string));
+const indexRoot = resolve(__dirname, '..', '..', 'bench', 'data', 'indexes', values.split, sanitize(values.embedder));
 if (!existsSync(join(dataDir, 'queries.jsonl'))) {
   console.error(`no benchmark data at ${dataDir}; run \`node out/bench/dataset/build.js\` first`);
   process.exit(1);
@@ -71,7 +71,7 @@ function score(ranks: (number | null)[]): Metrics {
 async function main() {
   const queries: Query[] = readFileSync(join(dataDir, 'queries.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const limit = values.limit ? Number(values.limit) : Infinity;
-  const spec = embedderSpecFromFlag(values.embedder as string);
+  const spec = embedderSpecFromFlag(values.embedder);
   const repos = readdirSync(join(dataDir, 'repos')).sort();
   console.log(`split ${values.split}: ${repos.length} repos, ${queries.length} queries; embedder ${describeEmbedder(spec)}`);
 

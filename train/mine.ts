@@ -90,7 +90,7 @@ function readmePairs(dir: string, pkg: string): Pair[] {
       para = [];
       continue;
     }
-    if (line.trim() === '') { if (para.length) para = para; } else para.push(line.trim());
+    if (line.trim() !== '') para.push(line.trim());
     if (para.length > 6) para = para.slice(-6);
   }
   return out;

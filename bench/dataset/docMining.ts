@@ -142,6 +142,7 @@ export function firstSentence(description: string): string {
   const protectedText = flat.replace(/\b(e\.g|i\.e|etc|vs|cf|approx|incl|resp)\./gi, (m) => m.replace(/\./g, '\u0000'));
   const m = /[.!?:](\s|$)/.exec(protectedText);
   const cut = m ? protectedText.slice(0, m.index + (protectedText[m.index] === ':' ? 0 : 1)) : protectedText;
+  // eslint-disable-next-line no-control-regex -- NUL stands in for the protected dots
   return cut.replace(/\u0000/g, '.').trim();
 }
 
@@ -199,7 +200,7 @@ export function mineSource(text: string, fileName: string): MinedFile {
     if (name !== undefined && ts.isFunctionDeclaration(n) && !n.body) {
       // TS overloads: the doc sits on the first signature; the range runs to the implementation.
       const siblings = (n.parent as ts.Block | ts.SourceFile).statements ?? [];
-      const i = siblings.indexOf(n as ts.Statement);
+      const i = siblings.indexOf(n);
       const prev = siblings[i - 1];
       if (prev && ts.isFunctionDeclaration(prev) && prev.name?.text === n.name?.text) name = undefined;
       else {

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       const out: Float32Array[] = [];
       for (let i = 0; i < texts.length; i += 16) {
         const t = await pipe(texts.slice(i, i + 16), { pooling: 'mean', normalize: true });
-        const [n, d] = t.dims as number[];
+        const [n, d] = t.dims;
         const data = t.data as Float32Array;
         for (let k = 0; k < n; k++) out.push(data.slice(k * d, (k + 1) * d));
       }

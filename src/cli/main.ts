@@ -20,7 +20,7 @@ import { launchServer } from '../server/launch';
 import { cliWorkspace } from './trust';
 import { redactTraceEvents } from '../core/security/outbound';
 
-const VERSION: string = require('../../package.json').version;
+const VERSION = (require('../../package.json') as { version: string }).version;
 
 const USAGE = `Usage:
   baton index [DIR] [--rebuild] [--embedder SPEC] [--verbose] [--trust]
@@ -100,7 +100,7 @@ async function runIndex(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError('index takes one directory');
   const root = workspaceDir(positionals[0]);
   const { config } = await cliWorkspace(root, Boolean(values.trust), notice);
-  const spec = values.embedder ? embedderSpecFromFlag(values.embedder as string) : config.embedder;
+  const spec = values.embedder ? embedderSpecFromFlag(values.embedder) : config.embedder;
   const progress = new ProgressLine();
   let summary: IndexSummary;
   try {
@@ -148,7 +148,7 @@ async function runSearch(args: string[]): Promise<number> {
     embedder: { type: 'string' },
     trust: { type: 'boolean' },
   });
-  const root = workspaceDir(values.dir as string | undefined);
+  const root = workspaceDir(values.dir);
   const k = values.k === undefined ? 10 : Number(values.k);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got "${values.k}"`);
   const mode = (values.mode ?? 'hybrid') as SearchMode;
@@ -160,7 +160,7 @@ async function runSearch(args: string[]): Promise<number> {
   let index: OpenedIndex;
   try {
     index = await openIndexForSearch(root, {
-      embedder: values.embedder ? embedderSpecFromFlag(values.embedder as string) : undefined,
+      embedder: values.embedder ? embedderSpecFromFlag(values.embedder) : undefined,
       trusted: workspace.trusted,
       configured: workspace.config.embedder,
     });
@@ -260,7 +260,7 @@ async function runRun(args: string[]): Promise<number> {
   let input: Record<string, unknown> = {};
   if (values.input !== undefined) {
     try {
-      input = JSON.parse(values.input);
+      input = JSON.parse(values.input) as Record<string, unknown>;
     } catch (err) {
       throw new UsageError(`--input is not valid JSON: ${(err as Error).message}`);
     }

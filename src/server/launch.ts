@@ -15,6 +15,7 @@ export function launchServer(opts: ServerOptions = {}): void {
 }
 
 function guardedStdioConnection(): Connection {
+  // eslint-disable-next-line prefer-const -- the guard's callback may run before the connection exists
   let connection: Connection | undefined;
   const input = new FramingGuard((problem) => connection?.console.error(problem));
   process.stdin.pipe(input);

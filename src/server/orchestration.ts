@@ -34,11 +34,11 @@ interface RunIO {
   trace: Trace;
   /** The answer streamed so far (emptied by a reset). */
   partial(): string;
-  onToken(delta: string): void;
-  onReset(reason: string): void;
-  onEvent(event: AgentEvent): void;
-  onNotice(message: string): void;
-  onWait(wait: LlmWait): void;
+  onToken: (delta: string) => void;
+  onReset: (reason: string) => void;
+  onEvent: (event: AgentEvent) => void;
+  onNotice: (message: string) => void;
+  onWait: (wait: LlmWait) => void;
 }
 
 /** `params` are validated (rpc.ts, protocol.ts's schemas): shapes and sizes need no checking here. */

@@ -66,14 +66,14 @@ export function notify<M extends ServerNotificationMethod>(connection: Connectio
 export function hostRequest<M extends HostRequestMethod>(
   connection: Connection, method: M, params: HostRequests[M][0], token?: CancellationToken,
 ): Promise<HostRequests[M][1]> {
-  return connection.sendRequest(method, params, token) as Promise<HostRequests[M][1]>;
+  return connection.sendRequest<HostRequests[M][1]>(method, params, token);
 }
 
 /** A request the client got wrong (unknown workflow, bad id): InvalidParams, not an internal error. */
 export class ClientError extends Error {}
 
 export function toResponseError(err: unknown): ResponseError<void> {
-  if (err instanceof ResponseError) return err;
+  if (err instanceof ResponseError) return err as ResponseError<void>;
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ClientError) return new ResponseError(ErrorCodes.InvalidParams, message);
   if (err instanceof Error && err.name === 'AbortError') return new ResponseError(LSPErrorCodes.RequestCancelled, message);

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const Mocha = require('mocha') as typeof import('mocha');
 
 /** The one line the runners parse, whatever the reporter printed before it. */

@@ -38,4 +38,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code));
+main().then((code) => process.exit(code), (err: unknown) => { console.error(err); process.exit(1); });

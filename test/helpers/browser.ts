@@ -24,7 +24,7 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    env: { ...process.env, HOME: join(base, 'home') } as Record<string, string>,
+    env: { ...process.env, HOME: join(base, 'home') },
     viewport: options.viewport ?? { width: 1400, height: 900 },
   });
   const page = context.pages()[0] ?? await context.newPage();

@@ -159,8 +159,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     if (output.length > 2_000_000) output = output.slice(-1_000_000);
     if (options.verbose) process.stderr.write(d);
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   let exited: number | null | undefined;
   const exit = new Promise<void>((res) => child.once('exit', (code) => { exited = code; res(); }));
 

@@ -39,9 +39,9 @@ export class LspClient {
     const env = { ...process.env, ...opts.env };
     for (const key of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'BATON_MODEL']) if (!opts.env || !(key in opts.env)) delete env[key];
     const child = spawn(process.execPath, opts.args ?? [join(REPO_ROOT, 'dist', 'server.js'), '--stdio'], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     const client = new LspClient(child, connection);
-    child.stderr!.on('data', (d) => (client.stderr += d));
+    child.stderr.on('data', (d) => (client.stderr += d));
     client.listen();
     connection.listen();
     const rootUri = opts.root ? pathToFileURL(opts.root).href : null;
@@ -58,7 +58,7 @@ export class LspClient {
 
   request<M extends RequestMethod>(method: M, params: Requests[M][0], token?: CancellationToken): Promise<Requests[M][1]> {
     // An undefined token would be sent as a second positional parameter.
-    return (token ? this.connection.sendRequest(method, params, token) : this.connection.sendRequest(method, params)) as Promise<Requests[M][1]>;
+    return (token ? this.connection.sendRequest(method, params, token) : this.connection.sendRequest(method, params));
   }
 
   notify(method: string, params: unknown): Promise<void> {

@@ -28,12 +28,12 @@ export function startCli(args: string[], opts: CliOptions = {}): CliProcess {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const out = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (d) => (out.stdout += d));
-  child.stderr!.on('data', (d) => (out.stderr += d));
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout: out.stdout, stderr: out.stderr }));
   });
-  child.stdin!.end(opts.input ?? '');
+  child.stdin.end(opts.input ?? '');
   return { child, get stdout() { return out.stdout; }, get stderr() { return out.stderr; }, done };
 }

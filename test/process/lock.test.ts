@@ -156,7 +156,7 @@ describe('index lock faults', function () {
     fs.mkdirSync(leftover, { recursive: true });
     const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(LOCK_JS)}).acquireLock(${JSON.stringify(dir)}).then(() => { console.log('held'); setInterval(() => {}, 1000); })`]);
     children.push(holder);
-    await new Promise<void>((resolve) => holder.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
+    await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
     const reader = await IndexStore.open(dir, { create: false });
     await reader.close();
     assert.ok(fs.existsSync(leftover), 'no sweep without the lock');
@@ -191,7 +191,7 @@ describe('index lock faults', function () {
       const baton = path.join(ws.root, '.baton');
       const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(LOCK_JS)}).acquireLock(${JSON.stringify(baton)}).then(() => { console.log('held'); setInterval(() => {}, 1000); })`]);
       children.push(holder);
-      await new Promise<void>((resolve) => holder.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
+      await new Promise<void>((resolve) => holder.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
       const search = await runCli(['search', '--dir', ws.root, '--json', 'verify session token']);
       assert.equal(search.code, 0, search.stderr);
       assert.equal(JSON.parse(search.stdout).results[0].symbol, 'verifySessionToken');

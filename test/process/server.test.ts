@@ -211,9 +211,9 @@ describe('language server', function () {
     const range = (l1: number, c1: number, l2: number, c2: number) => ({ start: { line: l1, character: c1 }, end: { line: l2, character: c2 } });
     const diagnostic = { range: range(3, 2, 3, 10), message: "Cannot find name 'sleeep'.", severity: 1 };
     const elsewhere = { range: range(20, 0, 20, 5), message: 'unused', severity: 2 };
-    const actions = (await client.connection.sendRequest('textDocument/codeAction', {
+    const actions = await client.connection.sendRequest<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri }, range: range(2, 0, 5, 0), context: { diagnostics: [diagnostic, elsewhere] },
-    })) as CodeAction[];
+    });
     assert.deepEqual(actions.map((a) => [a.title, a.kind, a.command?.command]), [
       ['Fix with Baton', 'quickfix', COMMANDS.fixProblem],
       ['Explain problem', 'quickfix', COMMANDS.explainProblem],
@@ -224,9 +224,9 @@ describe('language server', function () {
     const fixArgs = actions[0].command!.arguments![0] as CodeActionArgs;
     assert.deepEqual(fixArgs, { uri, range: diagnostic.range, diagnostic: diagnostic.message });
     assert.deepEqual(actions[2].command!.arguments, [{ uri, range: range(2, 0, 5, 0) }]);
-    const cursor = (await client.connection.sendRequest('textDocument/codeAction', {
+    const cursor = await client.connection.sendRequest<CodeAction[]>('textDocument/codeAction', {
       textDocument: { uri }, range: range(3, 4, 3, 4), context: { diagnostics: [diagnostic] },
-    })) as CodeAction[];
+    });
     assert.deepEqual(cursor.map((a) => a.title), ['Fix with Baton', 'Explain problem'], 'a cursor gets the problem actions only');
   });
 

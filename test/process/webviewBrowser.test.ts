@@ -107,7 +107,7 @@ describe('webview in Chromium', function () {
   }
 
   const deliver = (page: Page, ...messages: unknown[]): Promise<unknown> => page.evaluate(`(${DELIVER})(${JSON.stringify(messages)})`);
-  const posted = (page: Page): Promise<FromWebview[]> => page.evaluate('window.__posted') as Promise<FromWebview[]>;
+  const posted = (page: Page): Promise<FromWebview[]> => page.evaluate<FromWebview[]>('window.__posted');
   const lastPosted = async (page: Page): Promise<FromWebview | undefined> => (await posted(page)).at(-1);
   const count = (page: Page, selector: string): Promise<number> => page.locator(selector).count();
 

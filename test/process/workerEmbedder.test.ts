@@ -115,7 +115,7 @@ describe('WorkerEmbedder', function () {
     it("'baton' loads the packaged model from models/baton-code-search under the package root", async () => {
       const rootDir = findPackageRoot();
       assert.ok(rootDir, 'package root found by walking up');
-      assert.ok(existsSync(join(rootDir!, 'models', 'baton-code-search', 'onnx', 'model_quantized.onnx')));
+      assert.ok(existsSync(join(rootDir, 'models', 'baton-code-search', 'onnx', 'model_quantized.onnx')));
       const e = own(createEmbedder({ kind: 'baton' })!);
       await e.init();
       // The model declares its document preprocessing (config.json baton.documentHeadRepeat).

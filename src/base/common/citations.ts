@@ -27,6 +27,7 @@ export interface CitationMatch {
 /** A workspace-relative path: no root, drive, scheme, backslash, `.`/`..` segment or control character. */
 export function isPlausiblePath(path: string): boolean {
   if (path.length === 0 || path.length > 4096) return false;
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\\:\u0000-\u001f\u007f]/.test(path) || path.startsWith('/')) return false;
   return path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }

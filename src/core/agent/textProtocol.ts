@@ -54,7 +54,7 @@ export function parseTextReply(reply: string): TextReply {
   const text = reply.trim();
   const blocks = [...text.matchAll(FENCE)]
     .filter((m) => LOOKS_LIKE_CALL(m[1]))
-    .map((m) => ({ body: m[1], start: m.index!, end: m.index! + m[0].length }));
+    .map((m) => ({ body: m[1], start: m.index, end: m.index + m[0].length }));
   // Models often drop the fence: a bare {"tool": ...} object in the prose is a call too.
   if (!blocks.length && LOOKS_LIKE_CALL(text)) {
     const start = text.search(/\{\s*"(?:tool|name)"\s*:/);

@@ -155,7 +155,7 @@ function parseCommandEnv(raw: unknown, where: string): CommandEnvPolicy {
 
 function stringList(value: unknown, message: string): string[] {
   if (!Array.isArray(value) || !value.every((g) => typeof g === 'string')) throw new ConfigError(message);
-  return value as string[];
+  return value;
 }
 
 const SPEC_KEYS: Record<EmbedderSpec['kind'], { required: string[]; optional: Record<string, 'string' | 'number' | 'boolean'> }> = {

@@ -160,7 +160,7 @@ function toVector(raw: unknown, index: number, bad: (why: string) => Error): Flo
   if (!Array.isArray(raw) || raw.length === 0) throw bad(`vector ${index} is not a non-empty array`);
   const v = new Float32Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
-    const x = raw[i];
+    const x: unknown = raw[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(`vector ${index} holds ${JSON.stringify(x)} at ${i}`);
     v[i] = x;
   }

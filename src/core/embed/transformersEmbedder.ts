@@ -50,7 +50,7 @@ export function loadTransformers(): Promise<TransformersModule> {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new Error(`no response within ${hubTimeoutMs} ms`)), hubTimeoutMs);
       try {
-        return await plainFetch(input, { ...init, signal: controller.signal });
+        return (await plainFetch(input, { ...init, signal: controller.signal })) as Response;
       } finally {
         clearTimeout(timer);
       }
@@ -61,6 +61,8 @@ export function loadTransformers(): Promise<TransformersModule> {
 }
 
 type FeatureExtraction = Awaited<ReturnType<typeof import('@huggingface/transformers').pipeline<'feature-extraction'>>>;
+/** A model's output tensors by name (transformers.js types the call's result as `any`). */
+type ModelOutputs = Partial<Record<'last_hidden_state' | 'token_embeddings' | 'logits', { data: unknown; dims: unknown; dispose?: () => void }>>;
 
 interface Loaded {
   pipe: FeatureExtraction;
@@ -156,11 +158,11 @@ export class TransformersEmbedder implements Embedder {
       truncation: true,
       ...(this.spec.maxLength !== undefined ? { max_length: this.spec.maxLength } : {}),
     });
-    const outputs = await pipe.model(model_inputs);
+    const outputs = (await pipe.model(model_inputs)) as ModelOutputs;
     const hidden = outputs.last_hidden_state ?? outputs.token_embeddings ?? outputs.logits;
     if (!hidden) throw new Error('the model returned no last_hidden_state');
     try {
-      return meanPoolNormalize(hidden.data as Float32Array, hidden.dims as number[], model_inputs.attention_mask.data, dimensions || undefined);
+      return meanPoolNormalize(hidden.data as Float32Array, hidden.dims as number[], model_inputs.attention_mask.data as ArrayLike<number | bigint>, dimensions || undefined);
     } finally {
       hidden.dispose?.();
     }

@@ -104,8 +104,8 @@ export class NodeHost implements EditorHost {
       });
       const stdout = new Capped(cap);
       const stderr = new Capped(cap);
-      child.stdout!.on('data', (d: Buffer) => stdout.add(d));
-      child.stderr!.on('data', (d: Buffer) => stderr.add(d));
+      child.stdout.on('data', (d: Buffer) => stdout.add(d));
+      child.stderr.on('data', (d: Buffer) => stderr.add(d));
       let stopped: string | null = null;
       let killTimer: NodeJS.Timeout | undefined;
       const stop = (why: string) => {

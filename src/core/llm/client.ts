@@ -416,7 +416,7 @@ async function notAStream(type: string, response: Response, model: ModelConfig, 
 
 /** Up to `max` bytes of a body, as text; the rest is not read. */
 async function readText(response: Response, max: number): Promise<string> {
-  const reader = response.body?.getReader();
+  const reader = response.body?.getReader() as ReadableStreamDefaultReader<Uint8Array> | undefined;
   if (!reader) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;

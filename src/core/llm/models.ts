@@ -181,11 +181,11 @@ export function validateLlmConfig(raw: unknown, where = 'llm'): LlmConfig {
         }
         if (!item || typeof item !== 'object') throw new ModelConfigError(`${at}: expected a model name or an object with "model"`);
         checkFields(item as unknown as Record<string, unknown>, ENTRY_FIELDS, at);
-        if (typeof (item as ModelEntry).model !== 'string' || !(item as ModelEntry).model.trim()) throw new ModelConfigError(`${at}: "model" is required`);
+        if (typeof item.model !== 'string' || !item.model.trim()) throw new ModelConfigError(`${at}: "model" is required`);
       });
     }
   }
-  return raw as LlmConfig;
+  return raw;
 }
 
 function checkFields(obj: Record<string, unknown>, fields: Record<string, string>, where: string): void {

@@ -168,7 +168,7 @@ export class LongTermMemory {
         this.notice = undefined;
         return results
           .filter((r) => Number.isFinite(r.score))
-          .map((r) => ({ ...fromMeta(r.item.id, r.item.metadata as Meta), score: r.score, via: 'dense' as const }));
+          .map((r) => ({ ...fromMeta(r.item.id, r.item.metadata), score: r.score, via: 'dense' as const }));
       } catch (err) {
         this.fallback(err);
       }

@@ -92,7 +92,7 @@ function cacheGet(profile: string, text: string): RawFinding[] | undefined {
 function cachePut(profile: string, text: string, findings: RawFinding[]): void {
   if (text.length < CACHE_MIN_CHARS || text.length > CACHE_MAX_CHARS / 4) return;
   let bucket = cache.get(profile);
-  if (!bucket) cache.set(profile, (bucket = new Map()));
+  if (!bucket) cache.set(profile, (bucket = new Map<string, RawFinding[]>()));
   if (bucket.has(text)) return;
   bucket.set(text, findings);
   cachedChars += text.length;

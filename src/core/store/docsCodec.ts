@@ -86,16 +86,16 @@ export function decodeDocs({ vocab, chunks: meta }: DocsIndex, bin: Buffer): Ind
   const termEnd = 0, lengths = n, textEnd = 4 * n, ids = 5 * n;
   // Copied out so that the chunks' count views do not pin the file's text bytes.
   const counts = new Int32Array(words.buffer.slice(words.byteOffset + 4 * (5 * n + termTotal), words.byteOffset + 4 * (5 * n + 2 * termTotal)));
-  const out: IndexedChunk[] = new Array(n);
+  const out = new Array<IndexedChunk>(n);
   let t = 0, text = 0;
   for (let i = 0; i < n; i++) {
     const m = meta[i];
     if (typeof m?.id !== 'string' || typeof m.path !== 'string') throw new Error('malformed chunk');
     const tEnd = words[termEnd + i], xEnd = words[textEnd + i];
     if (tEnd < t || tEnd > termTotal || xEnd < text || xEnd > textBytes) throw new Error('malformed offsets');
-    const terms: string[] = new Array(tEnd - t);
+    const terms = new Array<string>(tEnd - t);
     for (let j = t; j < tEnd; j++) {
-      const term = vocab[words[ids + j]] as unknown;
+      const term = vocab[words[ids + j]];
       if (typeof term !== 'string') throw new Error('term outside the vocabulary');
       terms[j - t] = term;
     }

@@ -96,10 +96,11 @@ export async function writeManifest(dir: string, m: Manifest): Promise<void> {
 }
 
 const isCount = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
-const isSum = (n: unknown): n is number => isCount(n) && (n as number) <= 0xffffffff;
+const isSum = (n: unknown): n is number => isCount(n) && n <= 0xffffffff;
 
 function validSums(s: unknown): boolean {
   if (s === undefined) return true;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- wrong here: without it `o` is `{}` and tsc fails
   const o = s as Partial<ShardSums> | null;
   return !!o && isSum(o.files) && isSum(o.docs) && isSum(o.bin) && (o.vectors === undefined || isSum(o.vectors));
 }

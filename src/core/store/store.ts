@@ -30,7 +30,7 @@ import { crc32 } from '../../base/node/crc32';
 import { acquireLock, tryAcquireLock, type ReleaseLock } from '../../base/node/lock';
 import { decodeDocs, encodeDocs, parseDocsJson } from './docsCodec';
 import {
-  DEFAULT_SHARD_COUNT, DOCS_BIN, DOCS_JSON, FILES_JSON, IndexCorruptError, MANIFEST, ManifestDamagedError, SHARDS, STORE_FORMAT, VECTORS_FILE,
+  DEFAULT_SHARD_COUNT, DOCS_BIN, DOCS_JSON, FILES_JSON, MANIFEST, ManifestDamagedError, SHARDS, STORE_FORMAT, VECTORS_FILE,
   emptyManifest, readManifest, recoverManifest, shardDirName, writeManifest,
   type Manifest, type ShardMeta, type ShardSums,
 } from './manifest';
@@ -295,7 +295,7 @@ export class IndexStore {
         if (this.manifest.shards[s].chunks === 0) continue;
         if (!this.docs(s).byId.has(id)) continue; // unknown ids (and those of damaged shards) are ignored
         let m = byShard.get(s);
-        if (!m) byShard.set(s, (m = new Map()));
+        if (!m) byShard.set(s, (m = new Map<string, Float32Array>()));
         m.set(id, vector);
       }
       if (byShard.size === 0) return;
@@ -918,7 +918,7 @@ function fnv1a(s: string): number {
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
+  const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

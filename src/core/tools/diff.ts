@@ -123,13 +123,13 @@ function backtrack(a: string[], b: string[], trace: Int32Array[]): Op[] {
     const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
     const prevX = at(prevK);
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) ops.push({ t: ' ', line: a[--x] }), y--;
+    while (x > prevX && y > prevY) { ops.push({ t: ' ', line: a[--x] }); y--; }
     if (prevK === k + 1) ops.push({ t: '+', line: b[prevY] });
     else ops.push({ t: '-', line: a[prevX] });
     x = prevX;
     y = prevY;
   }
-  while (x > 0 && y > 0) ops.push({ t: ' ', line: a[--x] }), y--;
+  while (x > 0 && y > 0) { ops.push({ t: ' ', line: a[--x] }); y--; }
   return ops.reverse();
 }
 

@@ -66,7 +66,7 @@ export function parseWorkflowText(file: string, text: string, opts: LoadOptions 
   }
   // A file may leave out its id: the file name is the natural one.
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && !('id' in raw)) {
-    raw = { ...(raw as object), id: basename(file, extname(file)) };
+    raw = { ...raw, id: basename(file, extname(file)) };
   }
   return parseWorkflow(raw, { file, functions: [...(opts.functions ?? BUILTIN_FUNCTIONS.keys())], tools: opts.tools });
 }

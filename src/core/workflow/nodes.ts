@@ -261,7 +261,7 @@ async function llm(node: LlmNodeDef, ctx: NodeContext): Promise<unknown> {
   if (!client) throw new NodeConfigError('no model configured (the run has no llm service)');
   const messages = lookup(ctx.state, node.messages);
   if (!Array.isArray(messages)) throw new NodeConfigError(`"${node.messages}" is not a list of messages (is a prompt node writing it?)`);
-  if (node.schema) return structuredLlm(node, node.schema as OutputSchemaName, messages as ChatMessage[], client, ctx);
+  if (node.schema) return structuredLlm(node, node.schema, messages as ChatMessage[], client, ctx);
   const onToken = node.stream && ctx.onToken
     ? (delta: string) => {
       ctx.streamed.tokens++;

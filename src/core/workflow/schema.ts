@@ -370,7 +370,7 @@ export function parseWorkflow(raw: unknown, opts: ValidateOptions = {}): Workflo
       return;
     }
     const parsed = NODE_SCHEMAS[kind as NodeKind].safeParse(rawNode);
-    if (parsed.success) nodes.push(parsed.data as NodeDef);
+    if (parsed.success) nodes.push(parsed.data);
     else issues.push(...zodIssues(parsed.error, file, node, node ? [] : ['nodes', i]));
   });
   if (issues.length) throw new WorkflowValidationError(issues, file);

@@ -10,6 +10,7 @@ import type {
   HostRequestMethod, HostRequests, IndexStatus, RequestMethod, Requests, RunProgress, ServerNotifications,
 } from '../../protocol';
 import { readServerSettings } from '../settings';
+import { configuredInspectPort, serverExecArgv } from './inspect';
 import { workspaceRoot } from './workspaceFiles';
 
 export type HostHandlers = {
@@ -97,8 +98,9 @@ export class BatonClient implements vscode.Disposable {
     const apiKey = await this.opts.apiKey();
     // The key travels only in the server's environment; an unset key keeps an inherited OPENAI_API_KEY.
     const env: NodeJS.ProcessEnv = { ...process.env, ...(apiKey ? { OPENAI_API_KEY: apiKey } : {}) };
-    const module = { module: this.opts.serverModule, transport: TransportKind.ipc, options: { env } };
-    const serverOptions: ServerOptions = { run: module, debug: module };
+    const execArgv = serverExecArgv(configuredInspectPort(vscode.workspace.getConfiguration('baton').get<number>('server.debugPort')));
+    const module = (argv: string[]) => ({ module: this.opts.serverModule, transport: TransportKind.ipc, options: { env, execArgv: argv } });
+    const serverOptions: ServerOptions = { run: module(execArgv.run), debug: module(execArgv.debug) };
     const clientOptions: LanguageClientOptions = {
       documentSelector: documentSelector(),
       // No client-side file watcher: the server registers its own `**/*` watch (dynamic

@@ -105,8 +105,10 @@ export function eventDetails(e: TraceEventDto): string[] {
   if (tokensIn !== undefined || tokensOut !== undefined) parts.push(`tokens ${tokensIn ?? '?'}→${tokensOut ?? '?'}`);
   const attempts = num(d.attempts) ?? num(d.attempt);
   if (attempts !== undefined && attempts > 1) parts.push(`retries ${attempts - 1}`);
-  if (num(d.delayMs) !== undefined) parts.push(`wait ${d.delayMs} ms`);
-  if (num(d.results) !== undefined) parts.push(`${d.results} results`);
+  const delayMs = num(d.delayMs);
+  if (delayMs !== undefined) parts.push(`wait ${delayMs} ms`);
+  const results = num(d.results);
+  if (results !== undefined) parts.push(`${results} results`);
   const status = str(d.status) ?? str(d.outcome) ?? (num(d.status) !== undefined ? String(d.status) : undefined);
   if (status) parts.push(status);
   const problem = str(d.error) ?? str(d.message) ?? str(d.reason);

@@ -353,7 +353,7 @@ describe('agent loop', function () {
       chat({ toolCalls: [call('grep', { pattern: 'computeSomething' })] }),
       chat({ content: 'They are constants.' }));
     const context = (await index.retriever.search('retry backoff session token', { k: 6 })).results;
-    const history: ChatMessage[] = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `earlier turn ${i} `.repeat(40) }) as ChatMessage);
+    const history: ChatMessage[] = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `earlier turn ${i} `.repeat(40) }));
     const result = await agent({ tools, context, history }, { maxOutputTokens: 300 });
     assert.equal(result.stopReason, 'answer');
     assert.equal(result.steps, 4);

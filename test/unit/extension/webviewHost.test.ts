@@ -12,7 +12,7 @@ type Provider = InstanceType<typeof ChatViewProvider>;
 
 function setup(backend = new ScriptedBackend(), memento = new FakeMemento()) {
   const logged: string[] = [];
-  const provider = new ChatViewProvider(extensionUri as never, backend, memento as never, (line) => logged.push(line));
+  const provider = new ChatViewProvider(extensionUri as never, backend, memento, (line) => logged.push(line));
   return { provider, backend, memento, logged };
 }
 

@@ -53,7 +53,7 @@ describe('LlmClient failures', function () {
     const write = process.stderr.write.bind(process.stderr);
     const saved = { error: console.error, warn: console.warn, log: console.log, info: console.info };
     const capture = (...args: unknown[]) => { noise += `${args.map(String).join(' ')}\n`; };
-    process.stderr.write = ((chunk: string | Uint8Array) => { noise += String(chunk); return true; }) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => { noise += String(chunk); return true; });
     Object.assign(console, { error: capture, warn: capture, log: capture, info: capture });
     try {
       return { value: await work(), noise };

@@ -210,7 +210,7 @@ describe('IndexStore', () => {
     const files = Array.from({ length: 60 }, (_, i) => fileWith(`src/m${i}.ts`, 5));
     const upserts = files.map((f) => {
       const vs = f.chunks.map((c, k) => (k === 4 ? null : randomUnit(dims, rnd))); // some unembedded
-      f.chunks.forEach((c, k) => vs[k] && vectors.set(c.id, vs[k]!));
+      f.chunks.forEach((c, k) => vs[k] && vectors.set(c.id, vs[k]));
       return { ...f, vectors: vs };
     });
     await store.commit({ upserts, deletes: [] });
@@ -493,7 +493,7 @@ describe('IndexStore', () => {
       const lockJs = path.join(__dirname, '..', '..', '..', 'src', 'base', 'node', 'lock.js');
       const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(lockJs)}).acquireLock(${JSON.stringify(dir)}).then(() => { console.log('held'); setInterval(() => {}, 1000); })`]);
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
         child.on('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
       });
       return child;
@@ -544,14 +544,14 @@ describe('IndexStore', () => {
     for (let round = 0; round < rounds; round++) {
       const child = spawn(process.execPath, [CRASH_WRITER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       let last = ''; // signature of the last completed state
       let pending: string | null = null; // announced by `begin`, not yet `done`
       let commits = 0;
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       let buf = '';
       const enoughCommits = new Promise<void>((resolve) => {
-        child.stdout!.on('data', (d: Buffer) => {
+        child.stdout.on('data', (d: Buffer) => {
           buf += d.toString();
           let nl: number;
           while ((nl = buf.indexOf('\n')) >= 0) {
