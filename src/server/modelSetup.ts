@@ -9,7 +9,7 @@ import type {
 import type { Env } from './settings';
 
 /** Aborts when the client cancels the request (Configure Model's progress notification). */
-function signalOf(token: CancellationToken): { signal: AbortSignal; dispose(): void } {
+function signalOf(token: CancellationToken): { signal: AbortSignal; dispose: () => void } {
   const abort = new AbortController();
   const subscription = token.onCancellationRequested(() => abort.abort(new Error('cancelled by the client')));
   return { signal: abort.signal, dispose: () => subscription.dispose() };

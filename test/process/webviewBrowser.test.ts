@@ -137,11 +137,11 @@ describe('webview in Chromium', function () {
     await page.setViewportSize({ width: 260, height: 600 });
     const long = `const config = { ${Array.from({ length: 30 }, (_, i) => `key${i}: 'value${i}'`).join(', ')} };`;
     await deliver(page, ...streamed('a', 'assistant', '```ts\n' + long + '\n```'), { type: 'messageEnd', id: 'a', text: '', sources: [] });
-    const sizes = await page.evaluate(`(() => {
+    const sizes: { pre: number; preScroll: number; log: number; page: number; viewport: number } = await page.evaluate(`(() => {
       const pre = document.querySelector('.baton-code pre');
       return { pre: pre.clientWidth, preScroll: pre.scrollWidth, log: document.getElementById('baton-messages').clientWidth,
         page: document.documentElement.scrollWidth, viewport: window.innerWidth };
-    })()`) as { pre: number; preScroll: number; log: number; page: number; viewport: number };
+    })()`);
     assert.ok(sizes.pre <= sizes.log, `the block fits the chat (${sizes.pre} <= ${sizes.log})`);
     assert.ok(sizes.preScroll > sizes.pre, 'the long line scrolls inside the block');
     assert.ok(sizes.page <= sizes.viewport, `no horizontal scroll of the whole view (${sizes.page} <= ${sizes.viewport})`);

@@ -27,11 +27,13 @@ interface ToolBase<A> {
   parameters: z.ZodType<A> | JsonSchema;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of tools mixes argument types; each tool checks its own
 export interface ReadOnlyTool<A = any> extends ToolBase<A> {
   sideEffects: false;
   run(args: A, ctx: ToolContext): Promise<string>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of tools mixes argument types; each tool checks its own
 export interface SideEffectTool<A = any, P = any> extends ToolBase<A> {
   sideEffects: true;
   /** Works out the change without making it; `{ error }` refuses without asking the user. */
@@ -40,6 +42,7 @@ export interface SideEffectTool<A = any, P = any> extends ToolBase<A> {
   run(args: A, ctx: ToolContext, state: P): Promise<string>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of tools mixes argument types; each tool checks its own
 export type Tool<A = any> = ReadOnlyTool<A> | SideEffectTool<A>;
 
 export type ToolOutcome = 'ok' | 'error' | 'denied';

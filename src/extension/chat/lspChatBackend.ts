@@ -56,7 +56,7 @@ export class ExtensionChatBackend implements ChatBackend {
       vscode.window.onDidChangeActiveTextEditor(listener),
       vscode.window.onDidChangeTextEditorSelection(listener),
     ];
-    return { dispose: () => subscriptions.forEach((s) => s.dispose()) };
+    return { dispose: () => { for (const s of subscriptions) s.dispose(); } };
   }
 
   async cancel(runId: string): Promise<void> {

@@ -35,12 +35,12 @@ export const vscodeSetupUi: SetupUi = {
   input: (_step, opts) => Promise.resolve(vscode.window.showInputBox({
     title: opts.title, prompt: opts.prompt, value: opts.value, password: opts.password, ignoreFocusOut: true, validateInput: opts.validate,
   })),
-  progress: (title, task) => Promise.resolve(vscode.window.withProgress(
+  progress: <T>(title: string, task: (signal: AbortSignal) => Promise<T>) => Promise.resolve(vscode.window.withProgress<T>(
     { location: vscode.ProgressLocation.Notification, title, cancellable: true },
     (_progress, token) => {
       const abort = new AbortController();
       const subscription = token.onCancellationRequested(() => abort.abort(new Error('cancelled')));
-      return task(abort.signal).finally(() => subscription.dispose());
+      return task(abort.signal).finally(() => { subscription.dispose(); });
     },
   )),
   info: (message) => void vscode.window.showInformationMessage(message),
