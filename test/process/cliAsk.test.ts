@@ -1,6 +1,6 @@
 // `baton ask` end to end: the built CLI, a real index, and a real OpenAI-protocol server on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports';
 import { makeWorkspace, type TempWorkspace } from '../helpers/workspace';
@@ -64,6 +64,22 @@ describe('baton ask', function () {
     assert.match(r.stdout, /Sources:\n  scripts\/parse_invoice\.py/);
     const notes = r.stderr.split('\n').filter((l) => /connect a model/.test(l));
     assert.equal(notes.length, 1);
+  });
+
+  it('saves answers made without a model (retrieval-only and lookups), so --conversation continues them', async () => {
+    const down = { ...env, OPENAI_BASE_URL: `http://127.0.0.1:${await freePort()}/v1` };
+    const first = await runCli(['ask', '--dir', ws.root, '--json', 'parse invoice csv'], { env: down });
+    assert.equal(first.code, 0, first.stderr);
+    const { conversationId, mode } = JSON.parse(first.stdout) as { conversationId: string; mode: string };
+    assert.equal(mode, 'retrieval-only');
+    const second = await runCli(['ask', '--dir', ws.root, '--json', '--conversation', conversationId, 'where is retryWithBackoff defined?'], { env: down });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(JSON.parse(second.stdout).conversationId, conversationId);
+    const third = await runCli(['ask', '--dir', ws.root, '--json', '--conversation', conversationId, 'and how are invoices totalled?'], { env: down });
+    assert.equal(third.code, 0, third.stderr);
+    const saved = JSON.parse(readFileSync(join(ws.root, '.baton', 'conversations', `${conversationId}.json`), 'utf8')) as unknown;
+    const text = JSON.stringify(saved);
+    for (const q of ['parse invoice csv', 'where is retryWithBackoff defined?', 'and how are invoices totalled?']) assert.ok(text.includes(q), `the turn "${q}" is saved`);
   });
 
   it('remembers past answers and recalls them, fenced, for a related question; never one holding a secret', async () => {

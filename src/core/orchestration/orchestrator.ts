@@ -101,7 +101,14 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       { embedder: index.embedder, lexical: index.retriever.lexicalIndex },
     );
     trace.add('note', 'route', { workflow: routed.workflow, via: routed.via, confidence: routed.confidence, reason: routed.reason });
-    if (routed.workflow === 'search' && routed.symbol) return lookup(routed, index, conversation.id, trace, opts.format);
+    /** Answers made without a model (lookups, retrieval-only) are saved too, so a follow-up can continue them. */
+    const saved = async (result: AskResult): Promise<AskResult> => {
+      conversation.addUser(opts.question);
+      conversation.addAssistant(result.answer, { sources: result.sources });
+      await store.save(conversation);
+      return result;
+    };
+    if (routed.workflow === 'search' && routed.symbol) return saved(lookup(routed, index, conversation.id, trace, opts.format));
     const llm = await connect(config.llm, opts);
     if ('problem' in llm) trace.add('note', 'retrieval-only', { reason: llm.problem });
     let history: unknown[] = [];
@@ -147,16 +154,16 @@ export async function ask(opts: AskOptions): Promise<AskResult> {
       if (err instanceof WorkflowCancelledError || !(err instanceof WorkflowRunError)) throw err;
       const failed = err.node ? def.nodes.find((n) => n.id === err.node) : undefined;
       // No model, or the model never answered: answer from retrieval. Any other failure is the workflow's.
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, err.state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format, opts.question);
+      if ('problem' in llm) return saved(retrievalOnly(await retrieved(def, err.state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format, opts.question));
       if (failed && (failed.kind === 'agent' || failed.kind === 'llm')) {
         const cause = failed.kind === 'agent' && agent?.error ? agent.cause : err.cause;
         const problem = failed.kind === 'agent' && agent?.error ? agent.error : causeMessage(err);
-        return retrievalOnly(await retrieved(def, err.state, opts, index), modelFailed(problem, cause), conversation.id, trace, opts.format, opts.question);
+        return saved(retrievalOnly(await retrieved(def, err.state, opts, index), modelFailed(problem, cause), conversation.id, trace, opts.format, opts.question));
       }
       throw err;
     }
     if (typeof state.answer !== 'string') {
-      if ('problem' in llm) return retrievalOnly(await retrieved(def, state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format, opts.question);
+      if ('problem' in llm) return saved(retrievalOnly(await retrieved(def, state, opts, index), noModel(llm.problem), conversation.id, trace, opts.format, opts.question));
       throw new Error(`the "${ASK_WORKFLOW}" workflow (${workflow.source}) finished without a string "answer" in its state`);
     }
     return await finish(state.answer, agent, state);
