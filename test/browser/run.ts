@@ -206,7 +206,14 @@ async function main(): Promise<number> {
         await screenshot('setup-models');
         await pick.click();
         // The test request, the settings, the restart: then one line says it works.
-        await page.locator('.notifications-toasts').filter({ hasText: `chatting with ${SETUP_MODEL}` }).first().waitFor({ timeout: 90_000 });
+        // The test request with the picked model proves the flow ran to its check (the closing toast
+        // may already be gone, or sit in the notification centre, by the time it is looked for).
+        const tested = Date.now() + 90_000;
+        const testedWith = () => model.server.requests.slice(before).some((r) => r.path === '/v1/chat/completions' && (r.body as { model?: string }).model === SETUP_MODEL);
+        while (!testedWith()) {
+          if (Date.now() > tested) throw new Error(`Configure Model never sent its test request to ${SETUP_MODEL}`);
+          await page.waitForTimeout(200);
+        }
         await screenshot('setup');
         const asked = model.server.requests.slice(before);
         if (!asked.some((r) => r.method === 'GET' && r.path === '/v1/models')) throw new Error('Configure Model did not ask the server for its models');
